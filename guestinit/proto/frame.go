@@ -1,0 +1,174 @@
+package proto
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Type says what a frame holds.
+type Type uint8
+
+// Frame types. Values are part of the wire format: append, never renumber.
+const (
+	TypeHello Type = iota + 1
+	TypeSetup
+	TypeAck
+	TypeError
+	TypeExec
+	TypeStarted
+	TypeStdin
+	TypeStdinClose
+	TypeStdout
+	TypeStderr
+	TypeSignal
+	TypeExit
+	TypeShutdown
+	typeEnd // one past the last valid type
+)
+
+var typeNames = [...]string{
+	TypeHello: "hello", TypeSetup: "setup", TypeAck: "ack", TypeError: "error",
+	TypeExec: "exec", TypeStarted: "started", TypeStdin: "stdin",
+	TypeStdinClose: "stdin-close", TypeStdout: "stdout", TypeStderr: "stderr",
+	TypeSignal: "signal", TypeExit: "exit", TypeShutdown: "shutdown",
+}
+
+func (t Type) String() string {
+	if t > 0 && t < typeEnd {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// MaxPayload bounds one frame so a corrupt or hostile peer cannot make the
+// other end allocate without limit.
+const MaxPayload = 1 << 20
+
+const headerLen = 5
+
+// Errors a caller may act on.
+var (
+	ErrFrameTooLarge = errors.New("frame too large")
+	ErrUnknownType   = errors.New("unknown frame type")
+)
+
+// Frame is one decoded frame.
+type Frame struct {
+	Type    Type
+	Payload []byte
+}
+
+// WriteFrame writes one frame in a single Write, so concurrent writers on a
+// stream guarded by a mutex never interleave partial frames.
+func WriteFrame(w io.Writer, t Type, payload []byte) error {
+	if len(payload) > MaxPayload {
+		return fmt.Errorf("write %s frame: %w (%d bytes)", t, ErrFrameTooLarge, len(payload))
+	}
+	buf := make([]byte, headerLen+len(payload))
+	buf[0] = byte(t)
+	binary.BigEndian.PutUint32(buf[1:], uint32(len(payload)))
+	copy(buf[headerLen:], payload)
+	_, err := w.Write(buf)
+	return err
+}
+
+// ReadFrame reads one frame. It returns io.EOF only when the stream ends
+// cleanly between frames.
+func ReadFrame(r io.Reader) (Frame, error) {
+	var hdr [headerLen]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			return Frame{}, fmt.Errorf("read frame header: %w", err)
+		}
+		return Frame{}, err
+	}
+	t := Type(hdr[0])
+	if t == 0 || t >= typeEnd {
+		return Frame{}, fmt.Errorf("read frame: %w %d", ErrUnknownType, hdr[0])
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	if n > MaxPayload {
+		return Frame{}, fmt.Errorf("read %s frame: %w (%d bytes)", t, ErrFrameTooLarge, n)
+	}
+	f := Frame{Type: t, Payload: make([]byte, n)}
+	if _, err := io.ReadFull(r, f.Payload); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, fmt.Errorf("read %s frame payload: %w", t, err)
+	}
+	return f, nil
+}
+
+// messageType maps each control message to its frame type.
+func messageType(m any) (Type, error) {
+	switch m.(type) {
+	case *Hello:
+		return TypeHello, nil
+	case *Setup:
+		return TypeSetup, nil
+	case *Ack:
+		return TypeAck, nil
+	case *Error:
+		return TypeError, nil
+	case *Exec:
+		return TypeExec, nil
+	case *Started:
+		return TypeStarted, nil
+	case *Signal:
+		return TypeSignal, nil
+	case *Exit:
+		return TypeExit, nil
+	case *Shutdown:
+		return TypeShutdown, nil
+	}
+	return 0, fmt.Errorf("%T is not a protocol message", m)
+}
+
+// WriteMessage encodes a control message as a JSON frame.
+func WriteMessage(w io.Writer, m any) error {
+	t, err := messageType(m)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", t, err)
+	}
+	return WriteFrame(w, t, b)
+}
+
+// Decode decodes the frame's JSON payload into m, which must be the
+// message type matching the frame's type.
+func (f Frame) Decode(m any) error {
+	t, err := messageType(m)
+	if err != nil {
+		return err
+	}
+	if t != f.Type {
+		if f.Type == TypeError && t != TypeError {
+			var e Error
+			if err := json.Unmarshal(f.Payload, &e); err == nil {
+				return &e
+			}
+		}
+		return fmt.Errorf("got %s frame, want %s", f.Type, t)
+	}
+	if err := json.Unmarshal(f.Payload, m); err != nil {
+		return fmt.Errorf("decode %s: %w", t, err)
+	}
+	return nil
+}
+
+// ReadMessage reads one frame and decodes it into m. An Error frame from the
+// peer comes back as a *Error.
+func ReadMessage(r io.Reader, m any) error {
+	f, err := ReadFrame(r)
+	if err != nil {
+		return err
+	}
+	return f.Decode(m)
+}

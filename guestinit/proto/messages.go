@@ -1,0 +1,69 @@
+package proto
+
+// Hello opens the control stream, from host to guest and back.
+type Hello struct {
+	Protocol int    `json:"protocol"`
+	Version  string `json:"version,omitempty"` // a3s-box or guestinit build version
+	Kernel   string `json:"kernel,omitempty"`  // guest kernel release, guest side only
+}
+
+// Setup is the box configuration the guest applies before the first
+// process starts. The guest answers with Ack, or Error.
+type Setup struct {
+	Hostname   string     `json:"hostname,omitempty"`
+	Hosts      []HostLine `json:"hosts,omitempty"`      // extra /etc/hosts entries
+	DNS        []string   `json:"dns,omitempty"`        // nameservers for /etc/resolv.conf
+	DNSSearch  []string   `json:"dnsSearch,omitempty"`  // search domains
+	DNSOptions []string   `json:"dnsOptions,omitempty"` // resolv.conf options
+}
+
+// HostLine is one /etc/hosts entry.
+type HostLine struct {
+	IP    string   `json:"ip"`
+	Names []string `json:"names"`
+}
+
+// Exec starts a process in the box. Args are final: entrypoint and command
+// were already combined by Docker's rules on the host.
+type Exec struct {
+	Args  []string `json:"args"`
+	Env   []string `json:"env,omitempty"`
+	Dir   string   `json:"dir,omitempty"`
+	User  string   `json:"user,omitempty"` // "", uid, uid:gid, name or name:group
+	Stdin bool     `json:"stdin,omitempty"`
+	// Main marks the box's main process: when it ends the guest reports
+	// Exit and powers the VM off once the host sends Shutdown.
+	Main bool `json:"main,omitempty"`
+}
+
+// Started reports that an Exec'd process is running.
+type Started struct {
+	PID int `json:"pid"`
+}
+
+// Exit reports how a process ended. Code follows Docker: the process's
+// status, 128+N when signal N killed it, 126 when the command cannot be
+// executed and 127 when it is not found (Error then says why).
+type Exit struct {
+	Code   int    `json:"code"`
+	Signal int    `json:"signal,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Signal asks the guest to send a signal to the stream's process.
+type Signal struct {
+	Signal int `json:"signal"`
+}
+
+// Shutdown asks the guest to sync its disks and power off.
+type Shutdown struct{}
+
+// Ack acknowledges a control message.
+type Ack struct{}
+
+// Error reports a failed control message.
+type Error struct {
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return "guest: " + e.Message }
