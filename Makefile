@@ -1,0 +1,181 @@
+# a3s-box build. GNU make; Debian 12. Every path below can be overridden on
+# the command line, e.g. `make build OUT=/tmp/out`.
+
+OUT          ?= out
+KERNEL_CACHE ?= $(HOME)/.cache/a3s-box/kernel
+GO           ?= go
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# Debian packages a3s-box needs at build and run time. dpkg (dpkg-deb),
+# apt, util-linux (flock) and gzip are essential packages and always there.
+DEB_PACKAGES := qemu-system-x86 e2fsprogs kmod busybox-static ca-certificates xz-utils
+# (other targets append the packages only they need here)
+
+# The kernel cache holds one directory per kernel release and `current`, a
+# symlink to the release in use. Remove `current` to fetch a newer kernel.
+KERNEL_CURRENT := $(KERNEL_CACHE)/current
+# kernel.release is written last by the fetch, so its presence means the
+# release directory is complete, and its mtime is when that kernel arrived.
+KERNEL_STAMP   := $(KERNEL_CURRENT)/kernel.release
+
+# Go sources per binary, so a binary is relinked only when its code changed.
+GUESTINIT_SRC  := $(shell find guestinit -name '*.go' -not -name '*_test.go' 2>/dev/null)
+MKINITRAMFS_SRC := $(shell find cmd/mkinitramfs runtime/initramfs runtime/statefile \
+                    -name '*.go' -not -name '*_test.go' 2>/dev/null)
+A3S_BOX_SRC    := $(shell find cmd/a3s-box runtime spec reconcile guestinit/proto \
+                    -name '*.go' -not -name '*_test.go' 2>/dev/null)
+
+.PHONY: deps kernel build initramfs fuzz
+
+# ---------------------------------------------------------------- deps
+
+deps:
+	@missing=; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "deps: missing$$missing; run \`make deps\` as root" >&2; exit 1; fi; \
+	echo "deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q && apt-get install -y -q --no-install-recommends $$missing
+
+# ---------------------------------------------------------------- kernel
+
+kernel: $(KERNEL_STAMP)
+
+# fetch_kernel takes the cache directory as $1 and runs under the cache's
+# lock, so concurrent builds fetch once. It resolves the concrete package
+# behind linux-image-amd64 (its ABI name changes with every Debian kernel
+# update), unpacks it and runs depmod, because the package ships no
+# modules.dep. The release directory appears by rename once complete.
+define fetch_kernel
+set -eu
+cache=$$1
+[ -f "$$cache/current/kernel.release" ] && exit 0
+PATH=$$PATH:/usr/sbin:/sbin
+for tool in apt-get apt-cache dpkg-deb depmod; do
+  command -v $$tool >/dev/null || { echo "kernel: $$tool missing: run \`make deps\` as root" >&2; exit 1; }
+done
+export DEBIAN_FRONTEND=noninteractive
+resolve() {
+  apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[^ <>]*\)$$/\1/p' | head -n 1
+}
+tmp=$$(mktemp -d "$$cache/.fetch.XXXXXX")
+trap 'rm -rf "$$tmp"' EXIT
+download() {
+  [ -n "$$pkg" ] && (cd "$$tmp" && apt-get download -q -o APT::Sandbox::User=root "$$pkg")
+}
+pkg=$$(resolve)
+# Package lists may be missing (fresh machine) or name a superseded
+# kernel the mirror no longer has: refresh them once and retry.
+if ! download; then
+  apt-get update -q
+  pkg=$$(resolve)
+  if [ -z "$$pkg" ]; then echo "kernel: linux-image-amd64 depends on no linux-image package" >&2; exit 1; fi
+  download
+fi
+dpkg-deb -x "$$tmp/$$pkg"_*.deb "$$tmp/root"
+release=$$(ls "$$tmp/root/lib/modules")
+case $$release in *[!A-Za-z0-9._+-]*|'') echo "kernel: unexpected release name '$$release' in $$pkg" >&2; exit 1;; esac
+depmod -b "$$tmp/root" "$$release"
+dir=$$tmp/$$release
+mkdir -p "$$dir/lib/modules"
+mv "$$tmp/root/boot/vmlinuz-$$release" "$$dir/vmlinuz"
+mv "$$tmp/root/boot/config-$$release" "$$dir/config"
+mv "$$tmp/root/lib/modules/$$release" "$$dir/lib/modules/"
+echo "$$release" >"$$dir/kernel.release"
+sync -f "$$dir/kernel.release"
+rm -rf "$$cache/$$release"
+mv "$$dir" "$$cache/$$release"
+ln -s "$$release" "$$tmp/current"
+mv -T "$$tmp/current" "$$cache/current"
+echo "kernel: $$release from $$pkg in $$cache/$$release"
+endef
+export fetch_kernel
+
+$(KERNEL_STAMP):
+	@mkdir -p '$(KERNEL_CACHE)'
+	@flock '$(KERNEL_CACHE)/.lock' sh -c "$$fetch_kernel" fetch-kernel '$(KERNEL_CACHE)'
+
+# ---------------------------------------------------------------- build
+
+build: $(OUT)/a3s-box $(OUT)/guestinit $(OUT)/vmlinux $(OUT)/kernel.release $(OUT)/initramfs.img
+
+initramfs: $(OUT)/initramfs.img
+
+$(OUT):
+	@mkdir -p $@
+
+$(OUT)/a3s-box: $(A3S_BOX_SRC) go.mod go.sum | $(OUT)
+	$(GO) build -ldflags '-X github.com/a3s-box/a3s-box/runtime.Version=$(VERSION)' -o $@ ./cmd/a3s-box
+
+# guestinit is PID 1 of a guest that has no libc: static, no cgo.
+$(OUT)/guestinit: $(GUESTINIT_SRC) go.mod go.sum | $(OUT)
+	CGO_ENABLED=0 $(GO) build -ldflags '-s -w -X main.version=$(VERSION)' -o $@ ./guestinit
+
+# cp -f writes a fresh mtime, so a kernel fetched later (newer stamp)
+# replaces these and rebuilds the initramfs.
+$(OUT)/vmlinuz: $(KERNEL_STAMP) | $(OUT)
+	cp -f '$(KERNEL_CURRENT)/vmlinuz' $@
+
+# vmlinux is the uncompressed kernel, which QEMU boots directly through its
+# PVH entry point. Debian's bzImage is xz-compressed, and decompressing it
+# under emulation costs seconds on every boot.
+$(OUT)/vmlinux: $(OUT)/vmlinuz
+	@off=$$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' $< | head -n 1 | cut -d: -f1); \
+	[ -n "$$off" ] || { echo "vmlinux: no xz payload in $<" >&2; exit 1; }; \
+	tail -c +$$((off + 1)) $< | xz -dcq >$@.tmp 2>/dev/null; \
+	[ "$$(head -c 4 $@.tmp | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || { rm -f $@.tmp; echo "vmlinux: $< did not unpack to an ELF kernel" >&2; exit 1; }; \
+	mv $@.tmp $@
+
+$(OUT)/kernel.release: $(KERNEL_STAMP) | $(OUT)
+	cp -f '$(KERNEL_STAMP)' $@
+
+$(OUT)/initramfs.img: $(OUT)/guestinit $(KERNEL_STAMP) $(MKINITRAMFS_SRC) | $(OUT)
+	release=$$(cat '$(KERNEL_STAMP)') && \
+	$(GO) run ./cmd/mkinitramfs --init $(OUT)/guestinit --release "$$release" \
+	  --modules-dir '$(KERNEL_CURRENT)/lib/modules/'"$$release" --out $@
+
+# ---------------------------------------------------------------- test, demo, bench
+
+.PHONY: test unit e2e demo bench
+
+# test installs what it needs, builds everything, then runs the unit tests,
+# a short run of every fuzz target and the end-to-end tests, which boot real
+# microVMs through the built binary.
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+	A3S_BOX_E2E_DIR=$(abspath $(OUT)) $(GO) test -count=1 -timeout 30m -v ./cmd/a3s-box/
+
+# fuzz runs each fuzz target briefly; FUZZTIME=5m for a longer hunt.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s >/dev/null; \
+	done
+
+# demo serves the test image from a local registry and runs its greeting.
+demo: deps build
+	@set -e; root=$$(mktemp -d); log=$$(mktemp); \
+	$(GO) build -o $(OUT)/testregistry ./cmd/testregistry; \
+	$(OUT)/testregistry >$$log & reg=$$!; \
+	trap 'kill $$reg 2>/dev/null; rm -rf "$$root" "$$log"' EXIT; \
+	for i in $$(seq 100); do [ -s $$log ] && break; sleep 0.05; done; \
+	addr=$$(head -n 1 $$log); \
+	echo "+ a3s-box run --rm $$addr/test/busybox:1 hello"; \
+	A3S_BOX_ROOT=$$root $(OUT)/a3s-box run --rm $$addr/test/busybox:1 hello
+
+# bench compares `a3s-box run --rm IMAGE true` with a bare QEMU boot of the
+# same kernel and initramfs to guest ready; RUNS=N for more samples.
+RUNS ?= 7
+bench: deps build
+	$(GO) build -o $(OUT)/testregistry ./cmd/testregistry
+	$(GO) build -o $(OUT)/bootbench ./cmd/bootbench
+	$(OUT)/bootbench --dir $(OUT) --runs $(RUNS)

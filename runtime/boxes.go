@@ -1,0 +1,188 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/spec"
+)
+
+// Box statuses, as `docker ps` names them.
+const (
+	StatusCreated = "created"
+	StatusRunning = "running"
+	StatusExited  = "exited"
+)
+
+// BoxRecord is a box's configuration on disk (config.json): written once
+// when the box is created.
+type BoxRecord struct {
+	ID          string      `json:"id"`
+	Name        string      `json:"name"`
+	Created     time.Time   `json:"created"`
+	Spec        spec.Box    `json:"spec"`
+	ImageRef    string      `json:"imageRef"`
+	ImageDigest string      `json:"imageDigest"`
+	ImageID     string      `json:"imageId"`
+	Rootfs      string      `json:"rootfs"`
+	Hostname    string      `json:"hostname"`
+	Main        *proto.Exec `json:"main"`
+}
+
+// BoxState is a box's run state on disk (state.json).
+type BoxState struct {
+	Status     string    `json:"status"`
+	VMMPID     int       `json:"vmmPid,omitempty"`
+	VMMStart   uint64    `json:"vmmStart,omitempty"` // fences VMMPID against PID reuse
+	ExitCode   int       `json:"exitCode"`
+	Error      string    `json:"error,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitempty"`
+	FinishedAt time.Time `json:"finishedAt,omitempty"`
+}
+
+// ErrNameInUse is Docker's name conflict.
+var ErrNameInUse = errors.New("name already in use")
+
+func (r *Runtime) boxesDir() string          { return filepath.Join(r.root, "boxes") }
+func (r *Runtime) boxDir(id string) string   { return filepath.Join(r.boxesDir(), id) }
+func (r *Runtime) rootLock() string          { return filepath.Join(r.root, "lock") }
+func boxLockPath(dir string) string          { return filepath.Join(dir, "lock") }
+func (r *Runtime) runDir(id string) string   { return filepath.Join(r.runBase, id[:12]) }
+func (r *Runtime) socketPath(id string) string { return filepath.Join(r.runDir(id), "ctl.sock") }
+
+func newID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// createBox reserves the box's name and writes its record. It returns the
+// box's lock, held: the box belongs to the caller until it releases it.
+func (r *Runtime) createBox(ctx context.Context, rec *BoxRecord) (*statefile.Lock, error) {
+	root, err := statefile.Acquire(ctx, r.rootLock())
+	if err != nil {
+		return nil, err
+	}
+	defer root.Release()
+	if rec.Name == "" {
+		rec.Name = r.freeName()
+	} else if r.findByName(rec.Name) != "" {
+		return nil, fmt.Errorf("%w: the box name %q is already in use; remove that box or choose another name", ErrNameInUse, rec.Name)
+	}
+	dir := r.boxDir(rec.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create box %s: %w", rec.Name, err)
+	}
+	lock, err := statefile.TryLock(boxLockPath(dir))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := statefile.WriteJSON(filepath.Join(dir, "state.json"), &BoxState{Status: StatusCreated}); err == nil {
+		err = statefile.WriteJSON(filepath.Join(dir, "config.json"), rec)
+	}
+	if err != nil {
+		lock.Release()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("create box %s: %w", rec.Name, err)
+	}
+	return lock, nil
+}
+
+func (r *Runtime) findByName(name string) string {
+	entries, _ := os.ReadDir(r.boxesDir())
+	for _, e := range entries {
+		var rec BoxRecord
+		if statefile.ReadJSON(filepath.Join(r.boxesDir(), e.Name(), "config.json"), &rec) == nil && rec.Name == name {
+			return rec.ID
+		}
+	}
+	return ""
+}
+
+func (r *Runtime) freeName() string {
+	for {
+		if n := randomName(); r.findByName(n) == "" {
+			return n
+		}
+	}
+}
+
+func (r *Runtime) saveState(id string, st *BoxState) error {
+	return statefile.WriteJSON(filepath.Join(r.boxDir(id), "state.json"), st)
+}
+
+// removeBox deletes a box's directory and sockets; the caller holds its lock.
+func (r *Runtime) removeBox(id string) error {
+	os.RemoveAll(r.runDir(id))
+	if err := os.RemoveAll(r.boxDir(id)); err != nil {
+		return fmt.Errorf("remove box %s: %w", id[:12], err)
+	}
+	return nil
+}
+
+// repair finishes what a crashed a3s-box left: a box whose lock nobody
+// holds but which is recorded as created or running lost its owner. Its
+// VMM, if it still runs (fenced by start time), is killed; the box is
+// marked exited, or removed when it was to be removed on exit.
+func (r *Runtime) repair(ctx context.Context) error {
+	root, err := statefile.Acquire(ctx, r.rootLock())
+	if err != nil {
+		return err
+	}
+	defer root.Release()
+	entries, _ := os.ReadDir(r.boxesDir())
+	for _, e := range entries {
+		dir := filepath.Join(r.boxesDir(), e.Name())
+		lock, err := statefile.TryLock(boxLockPath(dir))
+		if err != nil {
+			continue // owned by a live process
+		}
+		var st BoxState
+		var rec BoxRecord
+		stErr := statefile.ReadJSON(filepath.Join(dir, "state.json"), &st)
+		recErr := statefile.ReadJSON(filepath.Join(dir, "config.json"), &rec)
+		if recErr != nil || rec.ID != e.Name() {
+			// Created but never recorded: nothing else refers to it.
+			os.RemoveAll(dir)
+			lock.Release()
+			continue
+		}
+		if stErr == nil && st.Status == StatusExited {
+			lock.Release()
+			continue
+		}
+		killFenced(st.VMMPID, st.VMMStart)
+		if rec.Spec.AutoRemove {
+			r.removeBox(rec.ID)
+		} else {
+			os.RemoveAll(r.runDir(rec.ID))
+			st.Status, st.ExitCode, st.FinishedAt = StatusExited, 255, time.Now()
+			st.Error = "a3s-box exited while the box was running"
+			st.VMMPID, st.VMMStart = 0, 0
+			_ = r.saveState(rec.ID, &st)
+		}
+		lock.Release()
+	}
+	return nil
+}
+
+var adjectives = strings.Fields("agile bold brave calm clever eager fancy gentle happy jolly keen lucid merry nimble quiet rapid serene sharp swift witty")
+var nouns = strings.Fields("babbage curie darwin euler faraday galois hopper kepler lovelace noether pascal ritchie shannon tesla thompson turing volta wozniak yalow zuse")
+
+func randomName() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return adjectives[int(b[0])%len(adjectives)] + "_" + nouns[int(b[1])%len(nouns)]
+}

@@ -1,0 +1,50 @@
+package runtime
+
+import (
+	"context"
+	"net"
+)
+
+// Driver starts microVMs. QEMU's microvm machine is the one driver today;
+// the interface is what another VMM (Firecracker, Cloud Hypervisor) would
+// implement.
+type Driver interface {
+	Name() string
+	// Version reports the VMM's version, for `a3s-box info`.
+	Version(ctx context.Context) (string, error)
+	Start(ctx context.Context, m *Machine) (VM, error)
+}
+
+// Machine is everything a driver needs to boot one box.
+type Machine struct {
+	Dir     string // state directory: console log, VMM output
+	Socket  string // unix socket path for the control channel
+	Kernel  string
+	Initrd  string
+	Cmdline string
+	CPUs    int
+	MemMiB  int
+	Accel   string
+	Disks   []Disk
+}
+
+// Disk is a raw disk image attached as a virtio block device. The guest
+// finds it by Serial.
+type Disk struct {
+	Path     string
+	ReadOnly bool
+	Serial   string
+}
+
+// VM is one running microVM.
+type VM interface {
+	PID() int
+	// Dial connects to the guest's control channel.
+	Dial(ctx context.Context) (net.Conn, error)
+	// Done is closed when the VMM process has exited.
+	Done() <-chan struct{}
+	// Err says why the VMM exited, once Done is closed.
+	Err() error
+	// Kill stops the VMM at once and waits for it to exit.
+	Kill() error
+}

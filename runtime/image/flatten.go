@@ -1,0 +1,322 @@
+package image
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrTooLarge is a layer set that would write more than the extraction
+// limit or the free disk space allows.
+var ErrTooLarge = errors.New("image too large to extract")
+
+// Whiteout markers of the OCI image spec (inherited from AUFS).
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutMeta   = ".wh..wh."
+	whiteoutOpaque = ".wh..wh..opq"
+)
+
+// entryCost is what every entry is charged on top of its content, so a
+// bomb of empty files is bounded as well as one of large files.
+const entryCost = 512
+
+// flattener applies image layers, lowest first, to a tree.
+type flattener struct {
+	tree
+	budget   int64  // bytes the remaining entries may write
+	limitMsg string // why the budget is what it is
+	asRoot   bool   // device nodes and ownership need root
+	// layerPaths holds what the current layer wrote: whiteouts apply to
+	// lower layers only.
+	layerPaths map[string]bool
+	dirTimes   map[string]time.Time // applied last: later entries touch them
+}
+
+func newFlattener(root string, budget int64, limitMsg string) *flattener {
+	return &flattener{
+		tree: tree{root: root}, budget: budget, limitMsg: limitMsg,
+		asRoot: os.Geteuid() == 0, dirTimes: map[string]time.Time{},
+	}
+}
+
+// apply extracts one uncompressed layer.
+func (f *flattener) apply(ctx context.Context, layer io.Reader) error {
+	f.layerPaths = map[string]bool{}
+	tr := tar.NewReader(layer)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read layer: %w", err)
+		}
+		if err := f.entry(hdr, tr); err != nil {
+			return fmt.Errorf("entry %q: %w", hdr.Name, err)
+		}
+	}
+}
+
+// finish sets directory mtimes, which entries written below them changed.
+// A directory a later layer removed, or moved under a symlink, is skipped:
+// its path is re-resolved so that no host symlink is ever followed.
+func (f *flattener) finish() error {
+	for rel, mtime := range f.dirTimes {
+		parts := strings.Split(rel, "/")
+		if rel == "" {
+			parts = nil
+		}
+		resolved, err := f.resolve(parts, false)
+		if err != nil || strings.Join(resolved, "/") != rel {
+			continue
+		}
+		if fi, err := os.Lstat(f.host(resolved)); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := setTimes(f.host(resolved), mtime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *flattener) charge(n int64) error {
+	if n < 0 || n > f.budget {
+		return fmt.Errorf("%w: %s", ErrTooLarge, f.limitMsg)
+	}
+	f.budget -= n
+	return nil
+}
+
+func (f *flattener) entry(hdr *tar.Header, body io.Reader) error {
+	if err := f.charge(entryCost + int64(len(hdr.Linkname))); err != nil {
+		return err
+	}
+	parts, err := splitEntryName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		if hdr.Typeflag != tar.TypeDir {
+			return errors.New("only a directory may stand for the root")
+		}
+		return f.setMeta(nil, hdr)
+	}
+	base := parts[len(parts)-1]
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		return f.whiteout(parts[:len(parts)-1], base)
+	}
+	dir, err := f.resolve(parts[:len(parts)-1], true)
+	if err != nil {
+		return err
+	}
+	rel := append(dir, base)
+	p := f.host(rel)
+	f.layerPaths[strings.Join(rel, "/")] = true
+	if err := os.MkdirAll(f.host(dir), 0o755); err != nil {
+		return err
+	}
+	// What a lower layer left is replaced, except a directory by a directory.
+	if fi, err := os.Lstat(p); err == nil {
+		if fi.IsDir() && hdr.Typeflag == tar.TypeDir {
+			return f.setMeta(rel, hdr)
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return err
+		}
+	case tar.TypeReg:
+		return f.writeFile(rel, hdr, body)
+	case tar.TypeSymlink:
+		if err := checkSymlinkTarget(dir, hdr.Linkname); err != nil {
+			return err
+		}
+		if err := os.Symlink(hdr.Linkname, p); err != nil {
+			return err
+		}
+	case tar.TypeLink:
+		return f.hardLink(p, hdr.Linkname)
+	case tar.TypeChar, tar.TypeBlock:
+		if !f.asRoot {
+			return nil // only root may create device nodes; the image works without them
+		}
+		mode := uint32(unix.S_IFCHR)
+		if hdr.Typeflag == tar.TypeBlock {
+			mode = unix.S_IFBLK
+		}
+		if err := unix.Mknod(p, mode|0o600, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))); err != nil {
+			return err
+		}
+	case tar.TypeFifo:
+		if err := unix.Mkfifo(p, 0o600); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
+	}
+	return f.setMeta(rel, hdr)
+}
+
+// whiteout removes what lower layers put at dir/name, or, for the opaque
+// marker, everything lower layers put in dir. dir is resolved inside the
+// tree and the removed name is never followed, so a whiteout reached
+// through a symlink cannot delete outside the rootfs.
+func (f *flattener) whiteout(dirParts []string, base string) error {
+	dir, err := f.resolve(dirParts, true)
+	if err != nil {
+		return err
+	}
+	if base == whiteoutOpaque {
+		return f.opaque(dir)
+	}
+	if strings.HasPrefix(base, whiteoutMeta) {
+		return nil // other AUFS metadata (.wh..wh.plnk ...) carries nothing for us
+	}
+	name := strings.TrimPrefix(base, whiteoutPrefix)
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("whiteout of %q %w", name, ErrEscape)
+	}
+	rel := append(dir, name)
+	if f.layerPaths[strings.Join(rel, "/")] {
+		return nil
+	}
+	return os.RemoveAll(f.host(rel))
+}
+
+// opaque empties dir of everything lower layers put there.
+func (f *flattener) opaque(dir []string) error {
+	p := f.host(dir)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("opaque whiteout in %q, which is not a directory", strings.Join(dir, "/"))
+	}
+	return f.removeLower(dir)
+}
+
+func (f *flattener) removeLower(dir []string) error {
+	entries, err := os.ReadDir(f.host(dir))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		rel := append(append([]string(nil), dir...), e.Name())
+		switch {
+		case !f.layerPaths[strings.Join(rel, "/")]:
+			if err := os.RemoveAll(f.host(rel)); err != nil {
+				return err
+			}
+		case e.IsDir():
+			if err := f.removeLower(rel); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (f *flattener) writeFile(rel []string, hdr *tar.Header, body io.Reader) error {
+	if err := f.charge(hdr.Size); err != nil {
+		return err
+	}
+	file, err := os.OpenFile(f.host(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.CopyN(file, body, hdr.Size)
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return f.setMeta(rel, hdr)
+}
+
+// hardLink links p to the entry target names. The target is resolved
+// inside the tree with its last component not followed, as link(2) does.
+func (f *flattener) hardLink(p, target string) error {
+	parts, err := splitEntryName(target)
+	if err != nil {
+		return fmt.Errorf("hard link target: %w", err)
+	}
+	if len(parts) == 0 {
+		return errors.New("hard link to the root directory")
+	}
+	rel, err := f.resolve(parts, false)
+	if err != nil {
+		return fmt.Errorf("hard link target: %w", err)
+	}
+	fi, err := os.Lstat(f.host(rel))
+	if err != nil {
+		return fmt.Errorf("hard link target %q: %w", target, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("hard link target %q is a directory", target)
+	}
+	return os.Link(f.host(rel), p)
+}
+
+// setMeta gives an entry its owner, mode, extended attributes and mtime.
+// The path is resolved and its last component is what the entry created,
+// so nothing here follows a symlink except chmod on non-symlinks.
+func (f *flattener) setMeta(rel []string, hdr *tar.Header) error {
+	p := f.host(rel)
+	if f.asRoot {
+		if err := os.Lchown(p, hdr.Uid, hdr.Gid); err != nil {
+			return err
+		}
+	}
+	for k, v := range hdr.PAXRecords {
+		if attr, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			if err := f.charge(int64(len(v))); err != nil {
+				return err
+			}
+			// Best effort: the store's file system may not take every
+			// namespace (security.selinux ...), and the image runs without.
+			_ = unix.Lsetxattr(p, attr, []byte(v), 0)
+		}
+	}
+	if hdr.Typeflag == tar.TypeSymlink {
+		return setTimes(p, hdr.ModTime)
+	}
+	// After chown, which clears set-id bits.
+	if err := os.Chmod(p, hdr.FileInfo().Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+		return err
+	}
+	if hdr.Typeflag == tar.TypeDir {
+		f.dirTimes[strings.Join(rel, "/")] = hdr.ModTime
+		return nil
+	}
+	return setTimes(p, hdr.ModTime)
+}
+
+func setTimes(p string, mtime time.Time) error {
+	if mtime.IsZero() {
+		return nil
+	}
+	ts := unix.NsecToTimespec(mtime.UnixNano())
+	return unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+}

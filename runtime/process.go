@@ -1,0 +1,73 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/spec"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// ErrNoCommand is Docker's "No command specified".
+var ErrNoCommand = errors.New("no command specified")
+
+// MainProcess combines a box's settings with its image's config by
+// Docker's rules: --entrypoint replaces the image's ENTRYPOINT and drops
+// its CMD; a command replaces CMD; environment variables are merged by key,
+// the box's winning; HOSTNAME is set to the box's hostname.
+func MainProcess(b *spec.Box, img *v1.Config, hostname string) (*proto.Exec, error) {
+	var entrypoint, cmd []string
+	if img != nil {
+		entrypoint, cmd = img.Entrypoint, img.Cmd
+	}
+	if b.Entrypoint != nil {
+		entrypoint, cmd = b.Entrypoint, nil
+	}
+	if len(b.Command) > 0 {
+		cmd = b.Command
+	}
+	args := append(append([]string(nil), entrypoint...), cmd...)
+	if len(args) == 0 {
+		return nil, ErrNoCommand
+	}
+	ex := &proto.Exec{Args: args, Main: true}
+	var imgEnv []string
+	if img != nil {
+		imgEnv = img.Env
+		ex.Dir, ex.User = img.WorkingDir, img.User
+	}
+	ex.Env = mergeEnv(append([]string{"HOSTNAME=" + hostname}, imgEnv...), b.Env)
+	if b.WorkingDir != "" {
+		if !path.IsAbs(b.WorkingDir) {
+			return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", b.WorkingDir)
+		}
+		ex.Dir = b.WorkingDir
+	}
+	if b.User != "" {
+		ex.User = b.User
+	}
+	return ex, nil
+}
+
+// mergeEnv applies over onto base by key, keeping base's order.
+func mergeEnv(base, over []string) []string {
+	out := append([]string(nil), base...)
+	index := map[string]int{}
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		index[k] = i
+	}
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := index[k]; ok {
+			out[i] = kv
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto"
+)
+
+// QEMU drives qemu-system-x86_64's microvm machine.
+type QEMU struct {
+	Binary string
+}
+
+func (q *QEMU) binary() string {
+	if q.Binary != "" {
+		return q.Binary
+	}
+	return "qemu-system-x86_64"
+}
+
+func (q *QEMU) Name() string { return "qemu-microvm" }
+
+func (q *QEMU) Version(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, q.binary(), "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %w", q.binary(), err)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(strings.TrimPrefix(line, "QEMU emulator version ")), nil
+}
+
+// Args is the QEMU command line for m. The flags are the set verified to
+// boot under both TCG and KVM; pit, pic and rtc stay on because turning
+// them off hangs boots.
+func (q *QEMU) Args(m *Machine) []string {
+	cpu := "max"
+	if m.Accel == AccelKVM {
+		cpu = "host"
+	}
+	args := []string{
+		"-M", "microvm,acpi=on", "-accel", m.Accel, "-cpu", cpu,
+		"-m", strconv.Itoa(m.MemMiB), "-smp", strconv.Itoa(m.CPUs),
+		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+		"-serial", "file:" + filepath.Join(m.Dir, "console.log"),
+		"-kernel", m.Kernel, "-initrd", m.Initrd, "-append", m.Cmdline,
+	}
+	for i, d := range m.Disks {
+		drive := fmt.Sprintf("id=disk%d,file=%s,format=raw,if=none", i, d.Path)
+		if d.ReadOnly {
+			drive = fmt.Sprintf("id=disk%d,file=%s,format=raw,if=none,readonly=on", i, d.Path)
+		}
+		args = append(args, "-drive", drive,
+			"-device", fmt.Sprintf("virtio-blk-device,drive=disk%d,serial=%s", i, d.Serial))
+	}
+	args = append(args,
+		"-device", "virtio-serial-device",
+		"-chardev", "socket,id=ctl,path="+m.Socket+",server=on,wait=off",
+		"-device", "virtserialport,chardev=ctl,name="+proto.VirtioPortName,
+	)
+	return args
+}
+
+func (q *QEMU) Start(ctx context.Context, m *Machine) (VM, error) {
+	cmd := exec.Command(q.binary(), q.Args(m)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// The VMM must not outlive a CLI killed with SIGKILL, and must not
+		// receive the terminal's Ctrl-C: the CLI decides what a signal means.
+		Pdeathsig: syscall.SIGKILL,
+		Setpgid:   true,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", q.binary(), err)
+	}
+	vm := &qemuVM{cmd: cmd, socket: m.Socket, done: make(chan struct{}), stderr: &stderr}
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			if msg := strings.TrimSpace(stderr.String()); msg != "" {
+				err = fmt.Errorf("%w: %s", err, msg)
+			}
+		}
+		vm.err = err
+		close(vm.done)
+	}()
+	return vm, nil
+}
+
+type qemuVM struct {
+	cmd    *exec.Cmd
+	socket string
+	done   chan struct{}
+	err    error
+	stderr *bytes.Buffer
+}
+
+func (v *qemuVM) PID() int              { return v.cmd.Process.Pid }
+func (v *qemuVM) Done() <-chan struct{} { return v.done }
+func (v *qemuVM) Err() error            { <-v.done; return v.err }
+
+func (v *qemuVM) Kill() error {
+	select {
+	case <-v.done:
+		return nil
+	default:
+	}
+	_ = v.cmd.Process.Kill()
+	<-v.done
+	return nil
+}
+
+// ErrVMExited is returned when the VMM is gone while waiting on it.
+var ErrVMExited = errors.New("VM exited")
+
+// Dial waits for QEMU to create the control socket and connects to it.
+func (v *qemuVM) Dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "unix", v.socket)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect %s: %w", v.socket, ctx.Err())
+		case <-v.done:
+			return nil, fmt.Errorf("connect control channel: %w: %v", ErrVMExited, v.err)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// limitedBuffer keeps the first max bytes a process writes.
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		if len(p) > room {
+			l.buf.Write(p[:room])
+		} else {
+			l.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+

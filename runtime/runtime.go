@@ -1,0 +1,130 @@
+// Package runtime is everything that touches a box: the image store, the
+// root filesystem, the VMM driver, the host side of the guest protocol and
+// the box's state on disk. It runs one box from boot to teardown.
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/a3s-box/a3s-box/runtime/image"
+)
+
+// Version is a3s-box's version, set at build time.
+var Version = "dev"
+
+// Defaults for a box that does not say.
+const (
+	DefaultCPUs   = 1
+	DefaultMemMiB = 512
+	// rwDiskSize is the writable disk's apparent size; the file is sparse
+	// and grows with what the box writes.
+	rwDiskSize = 16 << 30
+)
+
+// Runtime runs boxes under one root directory.
+type Runtime struct {
+	Config  *Config
+	Accel   Accel
+	Driver  Driver
+	Images  *image.Store
+	Kernel  string
+	Initrd  string
+	root    string
+	runBase string
+}
+
+// New opens the root directory, resolves the guest kernel, initramfs and
+// accelerator, and repairs what a crashed a3s-box left behind.
+func New(ctx context.Context, cfg *Config) (*Runtime, error) {
+	r := &Runtime{Config: cfg, root: cfg.Root, Driver: &QEMU{Binary: cfg.QEMU}}
+	for _, d := range []string{r.root, r.boxesDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("open root %s: %w", r.root, err)
+		}
+	}
+	r.runBase = runBase(r.root)
+	if err := os.MkdirAll(r.runBase, 0o700); err != nil {
+		return nil, fmt.Errorf("open run directory: %w", err)
+	}
+	src := cfg.AccelSource
+	if src == "" {
+		src = "config"
+	}
+	accel, err := ChooseAccel(cfg.Accel, src)
+	if err != nil {
+		return nil, err
+	}
+	r.Accel = accel
+	images, err := image.Open(filepath.Join(r.root, "images"))
+	if err != nil {
+		return nil, err
+	}
+	r.Images = images
+	if err := r.repair(ctx); err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	return r, nil
+}
+
+// Root is the state directory.
+func (r *Runtime) Root() string { return r.root }
+
+// guestFiles resolves the kernel (preferring vmlinux, the uncompressed
+// kernel that QEMU boots through PVH: under emulation, decompressing an xz
+// bzImage costs seconds) and the initramfs on first use, so verbs that boot nothing
+// work without them.
+func (r *Runtime) guestFiles() error {
+	if r.Kernel != "" {
+		return nil
+	}
+	k, err := guestFile(r.Config.Kernel, "kernel", "vmlinux", "vmlinuz")
+	if err != nil {
+		return err
+	}
+	i, err := guestFile(r.Config.Initrd, "initramfs", "initramfs.img")
+	if err != nil {
+		return err
+	}
+	r.Kernel, r.Initrd = k, i
+	return nil
+}
+
+// GuestFiles returns the kernel and initramfs boxes boot.
+func (r *Runtime) GuestFiles() (kernel, initrd string, err error) {
+	err = r.guestFiles()
+	return r.Kernel, r.Initrd, err
+}
+
+// runBase is where control sockets live. Unix socket paths are limited to
+// 108 bytes, so a root with a long path puts them under /tmp instead.
+func runBase(root string) string {
+	base := filepath.Join(root, "run")
+	if len(base)+len("/0123456789ab/ctl.sock") < 100 {
+		return base
+	}
+	h := sha256.Sum256([]byte(root))
+	return filepath.Join(os.TempDir(), "a3s-box-"+hex.EncodeToString(h[:6]))
+}
+
+func (r *Runtime) readyTimeout() time.Duration {
+	if r.Config.ReadyTimeout > 0 {
+		return time.Duration(r.Config.ReadyTimeout)
+	}
+	if r.Accel.Name == AccelKVM {
+		return 10 * time.Second
+	}
+	return 45 * time.Second
+}
+
+func (r *Runtime) bootAttempts() int {
+	if r.Config.BootAttempts > 0 {
+		return r.Config.BootAttempts
+	}
+	return 3
+}
