@@ -164,7 +164,7 @@ func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 	}
 	m := &Machine{
 		Dir: dir, Socket: b.r.socketPath(b.rec.ID), Kernel: b.r.Kernel, Initrd: b.r.Initrd,
-		Cmdline: kernelCmdline, CPUs: cpus, MemMiB: memMiB, Accel: b.r.Accel.Name,
+		Cmdline: kernelCmdline(b.r.Accel.Name), CPUs: cpus, MemMiB: memMiB, Accel: b.r.Accel.Name,
 		Disks: []Disk{
 			{Path: b.rec.Rootfs, ReadOnly: true, Serial: "a3s-image"},
 			{Path: rw, Serial: "a3s-rw"},
@@ -208,8 +208,37 @@ func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 }
 
 // kernelCmdline keeps the guest console quiet and makes a kernel panic
-// power the VM off at once instead of hanging.
-const kernelCmdline = "console=ttyS0 panic=-1 quiet"
+// power the VM off at once instead of hanging. Under TCG the guest's TSC
+// calibration against the PIT fails when the host is busy and the boot
+// hangs; telling the kernel the TSC rate (the host's, which TCG passes
+// through) skips that calibration.
+func kernelCmdline(accel string) string {
+	cl := "console=ttyS0 panic=-1 quiet"
+	if accel == AccelTCG {
+		if khz := hostCPUkHz(); khz > 0 {
+			cl += fmt.Sprintf(" tsc_early_khz=%d", khz)
+		}
+	}
+	return cl
+}
+
+// hostCPUkHz reads the host CPU's clock from /proc/cpuinfo.
+func hostCPUkHz() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == "cpu MHz" {
+			var mhz float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g", &mhz); err == nil {
+				return int(mhz * 1000)
+			}
+		}
+	}
+	return 0
+}
 
 // boot starts the VM and waits for the guest's hello, retrying a boot that
 // misses its deadline: under emulation a boot occasionally hangs early.
@@ -264,10 +293,18 @@ func (b *boxRun) waitReady(ctx context.Context, vm VM, m *Machine) (*Guest, erro
 		return nil, fmt.Errorf("VM exited during boot: %v%s", vm.Err(), consoleTail(m.Dir))
 	default:
 	}
-	if rctx.Err() != nil && ctx.Err() == nil {
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	if rctx.Err() != nil {
 		return nil, fmt.Errorf("%w after %s%s", errNotReady, timeout, consoleTail(m.Dir))
 	}
-	return nil, err
+	if errors.Is(err, ErrProtocolMismatch) {
+		return nil, err
+	}
+	// A channel that broke during the handshake is a failed boot like a
+	// hung one: worth another try.
+	return nil, fmt.Errorf("%w: %v%s", errNotReady, err, consoleTail(m.Dir))
 }
 
 // consoleTail is the end of the guest console, to say why a boot failed.

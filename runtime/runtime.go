@@ -119,7 +119,7 @@ func (r *Runtime) readyTimeout() time.Duration {
 	if r.Accel.Name == AccelKVM {
 		return 10 * time.Second
 	}
-	return 45 * time.Second
+	return 20 * time.Second
 }
 
 func (r *Runtime) bootAttempts() int {

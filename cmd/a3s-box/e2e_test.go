@@ -63,6 +63,12 @@ func runE2E(m *testing.M) int {
 	}
 	defer os.RemoveAll(root)
 	e2e.root = root
+	// Pull once up front, so tests that compare stderr see no pull progress.
+	warm := command(context.Background(), root, "run", "--rm", e2e.image, "true")
+	if out, err := warm.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "warm-up run: %v: %s\n", err, out)
+		return 1
+	}
 	return m.Run()
 }
 
