@@ -164,7 +164,7 @@ func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 	}
 	m := &Machine{
 		Dir: dir, Socket: b.r.socketPath(b.rec.ID), Kernel: b.r.Kernel, Initrd: b.r.Initrd,
-		Cmdline: kernelCmdline(b.r.Accel.Name), CPUs: cpus, MemMiB: memMiB, Accel: b.r.Accel.Name,
+		Cmdline: KernelCmdline(b.r.Accel.Name), CPUs: cpus, MemMiB: memMiB, Accel: b.r.Accel.Name,
 		Disks: []Disk{
 			{Path: b.rec.Rootfs, ReadOnly: true, Serial: "a3s-image"},
 			{Path: rw, Serial: "a3s-rw"},
@@ -207,12 +207,12 @@ func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 	return exit.Code, nil
 }
 
-// kernelCmdline keeps the guest console quiet and makes a kernel panic
+// KernelCmdline keeps the guest console quiet and makes a kernel panic
 // power the VM off at once instead of hanging. Under TCG the guest's TSC
 // calibration against the PIT fails when the host is busy and the boot
 // hangs; telling the kernel the TSC rate (the host's, which TCG passes
 // through) skips that calibration.
-func kernelCmdline(accel string) string {
+func KernelCmdline(accel string) string {
 	cl := "console=ttyS0 panic=-1 quiet"
 	if accel == AccelTCG {
 		if khz := hostCPUkHz(); khz > 0 {
