@@ -329,7 +329,9 @@ func consoleTail(dir string) string {
 // exit path.
 func (b *boxRun) teardown() {
 	if b.vm != nil {
-		if b.guest != nil && b.guest.Shutdown() == nil {
+		// A box run with --rm keeps nothing of its writable disk, so there
+		// is nothing for a clean power-off to flush: stop the VM at once.
+		if b.guest != nil && !b.rec.Spec.AutoRemove && b.guest.Shutdown() == nil {
 			select {
 			case <-b.vm.Done():
 			case <-time.After(shutdownWait):
