@@ -100,4 +100,3 @@ func loopbackUp() error {
 	}
 	return nil
 }
-

@@ -52,11 +52,11 @@ type BoxState struct {
 // ErrNameInUse is Docker's name conflict.
 var ErrNameInUse = errors.New("name already in use")
 
-func (r *Runtime) boxesDir() string          { return filepath.Join(r.root, "boxes") }
-func (r *Runtime) boxDir(id string) string   { return filepath.Join(r.boxesDir(), id) }
-func (r *Runtime) rootLock() string          { return filepath.Join(r.root, "lock") }
-func boxLockPath(dir string) string          { return filepath.Join(dir, "lock") }
-func (r *Runtime) runDir(id string) string   { return filepath.Join(r.runBase, id[:12]) }
+func (r *Runtime) boxesDir() string            { return filepath.Join(r.root, "boxes") }
+func (r *Runtime) boxDir(id string) string     { return filepath.Join(r.boxesDir(), id) }
+func (r *Runtime) rootLock() string            { return filepath.Join(r.root, "lock") }
+func boxLockPath(dir string) string            { return filepath.Join(dir, "lock") }
+func (r *Runtime) runDir(id string) string     { return filepath.Join(r.runBase, id[:12]) }
 func (r *Runtime) socketPath(id string) string { return filepath.Join(r.runDir(id), "ctl.sock") }
 
 func newID() string {

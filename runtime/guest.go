@@ -116,12 +116,12 @@ type ProcessIO struct {
 
 // Process is a process running in the guest.
 type Process struct {
-	PID    int
-	st     net.Conn
-	wmu    sync.Mutex
-	exit   *proto.Exit
-	err    error
-	done   chan struct{}
+	PID  int
+	st   net.Conn
+	wmu  sync.Mutex
+	exit *proto.Exit
+	err  error
+	done chan struct{}
 }
 
 // StartError is a process the guest could not start, with Docker's exit

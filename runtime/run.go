@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -119,14 +120,16 @@ type boxRun struct {
 	vm    VM
 	guest *Guest
 
-	mu   sync.Mutex
+	mu   sync.Mutex // guards proc and vm for the signal goroutine
 	proc *Process
 }
 
 func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var interrupted syscall.Signal
+	// interrupted is the signal that cancelled a boot, set by the signal
+	// goroutine and read once the boot returns.
+	var interrupted atomic.Int32
 	stopSignals := make(chan struct{})
 	defer close(stopSignals)
 	go func() {
@@ -138,15 +141,15 @@ func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 			case s := <-b.rio.Signals:
 				sig, _ := s.(syscall.Signal)
 				b.mu.Lock()
-				p := b.proc
+				p, vm := b.proc, b.vm
 				b.mu.Unlock()
 				if p == nil {
-					interrupted = sig
+					interrupted.Store(int32(sig))
 					cancel()
 					continue
 				}
-				if forwarded++; forwarded >= forceAfter && b.vm != nil {
-					b.vm.Kill()
+				if forwarded++; forwarded >= forceAfter && vm != nil {
+					vm.Kill()
 					continue
 				}
 				_ = p.Signal(sig)
@@ -171,8 +174,8 @@ func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 		},
 	}
 	if err := b.boot(ctx, m); err != nil {
-		if interrupted != 0 {
-			return 128 + int(interrupted), nil
+		if sig := interrupted.Load(); sig != 0 {
+			return 128 + int(sig), nil
 		}
 		return 0, err
 	}
@@ -184,8 +187,8 @@ func (b *boxRun) run(ctx context.Context, cpus, memMiB int) (int, error) {
 	}
 	p, err := b.guest.Exec(ctx, b.rec.Main, b.rio.ProcessIO)
 	if err != nil {
-		if interrupted != 0 {
-			return 128 + int(interrupted), nil
+		if sig := interrupted.Load(); sig != 0 {
+			return 128 + int(sig), nil
 		}
 		return 0, err
 	}
@@ -251,7 +254,9 @@ func (b *boxRun) boot(ctx context.Context, m *Machine) error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrBoot, err)
 		}
+		b.mu.Lock()
 		b.vm = vm
+		b.mu.Unlock()
 		if st, err := procStartTime(vm.PID()); err == nil {
 			b.state.VMMPID, b.state.VMMStart = vm.PID(), st
 			_ = b.r.saveState(b.rec.ID, b.state)
