@@ -18,9 +18,13 @@ import (
 
 // Box statuses, as `docker ps` names them.
 const (
-	StatusCreated = "created"
-	StatusRunning = "running"
-	StatusExited  = "exited"
+	StatusCreated    = "created"
+	StatusRunning    = "running"
+	StatusPaused     = "paused"
+	StatusRestarting = "restarting"
+	StatusRemoving   = "removing"
+	StatusExited     = "exited"
+	StatusDead       = "dead"
 )
 
 // BoxRecord is a box's configuration on disk (config.json): written once
@@ -36,17 +40,36 @@ type BoxRecord struct {
 	Rootfs      string      `json:"rootfs"`
 	Hostname    string      `json:"hostname"`
 	Main        *proto.Exec `json:"main"`
+	// Health is the effective health check: the box's over the image's;
+	// nil when there is none.
+	Health *spec.Healthcheck `json:"health,omitempty"`
+	// StopSignal is the effective stop signal: the box's over the image's.
+	StopSignal string `json:"stopSignal,omitempty"`
 }
 
-// BoxState is a box's run state on disk (state.json).
+// BoxState is a box's run state on disk (state.json), written only by the
+// holder of the box's lock: its supervisor while it runs.
 type BoxState struct {
-	Status     string    `json:"status"`
-	VMMPID     int       `json:"vmmPid,omitempty"`
-	VMMStart   uint64    `json:"vmmStart,omitempty"` // fences VMMPID against PID reuse
-	ExitCode   int       `json:"exitCode"`
-	Error      string    `json:"error,omitempty"`
-	StartedAt  time.Time `json:"startedAt,omitempty"`
-	FinishedAt time.Time `json:"finishedAt,omitempty"`
+	Status   string `json:"status"`
+	VMMPID   int    `json:"vmmPid,omitempty"`
+	VMMStart uint64 `json:"vmmStart,omitempty"` // fences VMMPID against PID reuse
+	// SupervisorPID is the box's supervisor, while one runs.
+	SupervisorPID int       `json:"supervisorPid,omitempty"`
+	PID           int       `json:"pid,omitempty"` // main process, in the guest
+	ExitCode      int       `json:"exitCode"`
+	Error         string    `json:"error,omitempty"`
+	StartedAt     time.Time `json:"startedAt,omitempty"`
+	FinishedAt    time.Time `json:"finishedAt,omitempty"`
+	RestartCount  int       `json:"restartCount,omitempty"`
+	// ManualStop is set by stop and kill: restart policies other than
+	// always leave such a box down.
+	ManualStop bool    `json:"manualStop,omitempty"`
+	Health     *Health `json:"health,omitempty"`
+}
+
+// Running reports a box whose VM is up (running or paused).
+func (s *BoxState) Running() bool {
+	return s.Status == StatusRunning || s.Status == StatusPaused
 }
 
 // ErrNameInUse is Docker's name conflict.
@@ -132,10 +155,11 @@ func (r *Runtime) removeBox(id string) error {
 	return nil
 }
 
-// repair finishes what a crashed a3s-box left: a box whose lock nobody
-// holds but which is recorded as created or running lost its owner. Its
-// VMM, if it still runs (fenced by start time), is killed; the box is
-// marked exited, or removed when it was to be removed on exit.
+// repair finishes what a crashed supervisor left: a box whose lock nobody
+// holds but which is recorded as running lost its supervisor. Its VMM, if
+// it still runs (fenced by start time), is killed; the box is marked
+// exited, or removed when it was to be removed on exit, and the user is
+// told which.
 func (r *Runtime) repair(ctx context.Context) error {
 	root, err := statefile.Acquire(ctx, r.rootLock())
 	if err != nil {
@@ -159,23 +183,33 @@ func (r *Runtime) repair(ctx context.Context) error {
 			lock.Release()
 			continue
 		}
-		if stErr == nil && st.Status == StatusExited {
+		if stErr != nil || !(st.Running() || st.Status == StatusRestarting || st.Status == StatusRemoving) {
+			// Created or exited: such a box has no supervisor.
 			lock.Release()
 			continue
 		}
 		killFenced(st.VMMPID, st.VMMStart)
+		os.RemoveAll(r.runDir(rec.ID))
 		if rec.Spec.AutoRemove {
 			r.removeBox(rec.ID)
+			r.warnf("box %s: its supervisor is gone; stopped its VM and removed the box (--rm)", rec.Name)
 		} else {
-			os.RemoveAll(r.runDir(rec.ID))
-			st.Status, st.ExitCode, st.FinishedAt = StatusExited, 255, time.Now()
-			st.Error = "a3s-box exited while the box was running"
-			st.VMMPID, st.VMMStart = 0, 0
+			st.Status, st.ExitCode, st.FinishedAt = StatusExited, 255, time.Now().UTC()
+			st.Error = "the box's supervisor exited while the box was running"
+			st.VMMPID, st.VMMStart, st.SupervisorPID, st.PID = 0, 0, 0, 0
 			_ = r.saveState(rec.ID, &st)
+			r.warnf("box %s: its supervisor is gone; stopped its VM and marked the box exited (255)", rec.Name)
 		}
+		r.emit(&rec, "die", map[string]string{"exitCode": "255"})
 		lock.Release()
 	}
 	return nil
+}
+
+func (r *Runtime) warnf(format string, args ...any) {
+	if r.Config.Warn != nil {
+		fmt.Fprintf(r.Config.Warn, "a3s-box: "+format+"\n", args...)
+	}
 }
 
 var adjectives = strings.Fields("agile bold brave calm clever eager fancy gentle happy jolly keen lucid merry nimble quiet rapid serene sharp swift witty")

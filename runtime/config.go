@@ -3,10 +3,12 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/a3s-box/a3s-box/spec"
 	"sigs.k8s.io/yaml"
 )
 
@@ -20,7 +22,7 @@ type Config struct {
 	Initrd string `json:"initrd,omitempty"` // initramfs built for that kernel
 	QEMU   string `json:"qemu,omitempty"`   // qemu-system-x86_64 binary
 	// ReadyTimeout bounds one boot attempt's wait for the guest's hello.
-	ReadyTimeout Duration `json:"readyTimeout,omitempty"`
+	ReadyTimeout spec.Duration `json:"readyTimeout,omitempty"`
 	// BootAttempts is how many times a boot that missed its deadline is
 	// retried in all.
 	BootAttempts int      `json:"bootAttempts,omitempty"`
@@ -28,22 +30,8 @@ type Config struct {
 
 	// AccelSource says where Accel came from, for `info` and errors.
 	AccelSource string `json:"-"`
-}
-
-// Duration is a time.Duration written as "30s" in the config file.
-type Duration time.Duration
-
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := yaml.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
+	// Warn receives notices about boxes repaired after a crash.
+	Warn io.Writer `json:"-"`
 }
 
 // DefaultRoot is where a3s-box keeps its state: /var/lib/a3s-box for root,
@@ -100,7 +88,7 @@ func LoadConfig(root string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("A3S_BOX_READY_TIMEOUT: %w", err)
 		}
-		c.ReadyTimeout = Duration(d)
+		c.ReadyTimeout = spec.Duration(d)
 	}
 	return c, nil
 }

@@ -19,6 +19,7 @@ type Driver interface {
 type Machine struct {
 	Dir     string // state directory: console log, VMM output
 	Socket  string // unix socket path for the control channel
+	QMP     string // unix socket path for the VMM's monitor (pause, resume)
 	Kernel  string
 	Initrd  string
 	Cmdline string

@@ -67,6 +67,9 @@ func (q *QEMU) Args(m *Machine) []string {
 		"-chardev", "socket,id=ctl,path="+m.Socket+",server=on,wait=off",
 		"-device", "virtserialport,chardev=ctl,name="+proto.VirtioPortName,
 	)
+	if m.QMP != "" {
+		args = append(args, "-qmp", "unix:"+m.QMP+",server=on,wait=off")
+	}
 	return args
 }
 

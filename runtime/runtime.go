@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"time"
@@ -35,6 +36,9 @@ type Runtime struct {
 	Images  *image.Store
 	Kernel  string
 	Initrd  string
+	// SupervisorCommand makes the command that runs box id's supervisor
+	// (see Supervise); attach holds its main process for an attach.
+	SupervisorCommand func(id string, attach bool) *exec.Cmd
 	root    string
 	runBase string
 }

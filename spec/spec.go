@@ -22,10 +22,13 @@ type Box struct {
 	// CPUs is the number of virtual CPUs; 0 means the default.
 	CPUs float64 `json:"cpus,omitempty"`
 	// Memory is the guest's memory in bytes; 0 means the default.
-	Memory     int64             `json:"mem_limit,omitempty"`
-	AutoRemove bool              `json:"auto_remove,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Restart    RestartPolicy     `json:"restart,omitempty"`
+	Memory     int64 `json:"mem_limit,omitempty"`
+	AutoRemove bool  `json:"auto_remove,omitempty"`
+	// Interactive keeps the main process's stdin open for attach
+	// (docker run -i).
+	Interactive bool              `json:"stdin_open,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Restart     RestartPolicy     `json:"restart,omitempty"`
 	// Healthcheck overrides the image's HEALTHCHECK when non-nil.
 	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 	// StopSignal overrides the image's STOPSIGNAL; Docker's default is

@@ -22,6 +22,8 @@ type verb struct {
 	// Docker uses 125 for run and create, 1 elsewhere.
 	errCode int
 	run     func(ctx context.Context, c *cli, args []string) error
+	// hidden verbs are a3s-box's own plumbing, left out of the usage.
+	hidden bool
 }
 
 var verbs = map[string]*verb{}
@@ -35,6 +37,7 @@ type cli struct {
 	root           string
 	accel          string
 	cfg            *runtime.Config
+	rt             *runtime.Runtime
 }
 
 // exitError carries a specific exit status out of a verb.
@@ -108,6 +111,9 @@ func (c *cli) usage(fs *pflag.FlagSet) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if verbs[n].hidden {
+			continue
+		}
 		fmt.Fprintf(c.stdout, "  %-10s %s\n", n, verbs[n].summary)
 	}
 	fmt.Fprintf(c.stdout, "\nGlobal Options:\n%s\nRun 'a3s-box COMMAND --help' for more information on a command.\n", fs.FlagUsages())
@@ -116,11 +122,25 @@ func (c *cli) usage(fs *pflag.FlagSet) {
 // runtime opens the state directory with the global options applied:
 // flags over environment over the config file.
 func (c *cli) runtime(ctx context.Context) (*runtime.Runtime, error) {
+	if c.rt != nil {
+		return c.rt, nil
+	}
 	cfg, err := c.config()
 	if err != nil {
 		return nil, err
 	}
-	return runtime.New(ctx, cfg)
+	cfg.Warn = c.stderr
+	rt, err := runtime.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the a3s-box binary: %w", err)
+	}
+	rt.SupervisorCommand = runtime.NewSupervisorCommand(exe, []string{"--root", cfg.Root, "--accel", rt.Accel.Name})
+	c.rt = rt
+	return rt, nil
 }
 
 func (c *cli) config() (*runtime.Config, error) {

@@ -10,11 +10,11 @@ import (
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
-	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
 	register(&verb{name: "run", summary: "Create and run a new box from an image", errCode: 125, run: runVerb})
+	register(&verb{name: "create", summary: "Create a new box", errCode: 125, run: createVerb})
 }
 
 // proxied are the signals a foreground run forwards to the box's main
@@ -23,65 +23,26 @@ var proxied = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, sysca
 
 func runVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("run", "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new box from an image")
-	fs.SetInterspersed(false)
-	var (
-		b          spec.Box
-		envs       = fs.StringArrayP("env", "e", nil, "Set environment variables")
-		envFiles   = fs.StringArray("env-file", nil, "Read in a file of environment variables")
-		entrypoint = fs.String("entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
-		memory     = fs.StringP("memory", "m", "", "Memory of the box's VM (e.g. 512m, 1g)")
-	)
-	fs.BoolVar(&b.AutoRemove, "rm", false, "Automatically remove the box when it exits")
-	fs.StringVarP(&b.WorkingDir, "workdir", "w", "", "Working directory inside the box")
-	fs.StringVarP(&b.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
-	fs.Float64Var(&b.CPUs, "cpus", 0, fmt.Sprintf("Number of virtual CPUs (default %d)", runtime.DefaultCPUs))
-	fs.StringVar(&b.Name, "name", "", "Assign a name to the box")
-	fs.StringVarP(&b.Hostname, "hostname", "h", "", "Box host name")
+	bf := addBoxFlags(fs)
+	detach := fs.BoolP("detach", "d", false, "Run box in background and print box ID")
+	sigProxy := fs.Bool("sig-proxy", true, "Proxy received signals to the process")
 	if err := c.parse(fs, args, 125); err != nil {
 		return err
 	}
-	if fs.NArg() < 1 {
-		return &exitError{125, errors.New("'a3s-box run' requires at least 1 argument.\nSee 'a3s-box run --help'.")}
-	}
-	b.Image, b.Command = fs.Arg(0), fs.Args()[1:]
-	if fs.Changed("entrypoint") {
-		b.Entrypoint = []string{}
-		if *entrypoint != "" {
-			b.Entrypoint = []string{*entrypoint}
-		}
-	}
-	if *memory != "" {
-		n, err := spec.ParseBytes(*memory)
-		if err != nil {
-			return &exitError{125, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", *memory, err)}
-		}
-		b.Memory = n
-	}
-	for _, f := range *envFiles {
-		kvs, err := spec.ReadEnvFile(f)
-		if err != nil {
-			return &exitError{125, err}
-		}
-		b.Env = append(b.Env, kvs...)
-	}
-	for _, e := range *envs {
-		kv, ok, err := spec.EnvEntry(e, os.LookupEnv)
-		if err != nil {
-			return &exitError{125, err}
-		}
-		if ok {
-			b.Env = append(b.Env, kv)
-		}
+	b, err := bf.box(fs)
+	if err != nil {
+		return &exitError{125, err}
 	}
 
 	// Signals are caught from here on, so a Ctrl-C during a pull or a boot
 	// still tears down what was started.
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, proxied...)
-	defer signal.Stop(sigs)
+	if !*detach && *sigProxy {
+		signal.Notify(sigs, proxied...)
+		defer signal.Stop(sigs)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
 	rt, err := c.runtime(ctx)
 	if err != nil {
 		return &exitError{125, err}
@@ -90,19 +51,83 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	code, err := rt.Run(ctx, &b, img, runtime.RunIO{
-		ProcessIO: runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr},
-		Warn:      c.stderr,
-		Signals:   sigs,
-	})
-	var se *runtime.StartError
-	switch {
-	case errors.As(err, &se):
-		return &exitError{se.Code, se}
-	case err != nil:
+	box, err := rt.Create(ctx, b, img)
+	if err != nil {
 		return &exitError{125, err}
 	}
-	return &exitError{code: code}
+	if *detach {
+		if err := rt.Start(ctx, box.ID, false); err != nil {
+			return startFailure(err)
+		}
+		fmt.Fprintln(c.stdout, box.ID)
+		return nil
+	}
+	if err := rt.Start(ctx, box.ID, true); err != nil {
+		return startFailure(err)
+	}
+	return c.attach(ctx, rt, box.ID, b.Interactive, sigs)
+}
+
+// attach relays a box's main process to the terminal until it exits, and
+// exits with its status.
+func (c *cli) attach(ctx context.Context, rt *runtime.Runtime, id string, stdin bool, sigs chan os.Signal) error {
+	att, err := rt.Attach(ctx, id, stdin)
+	if err != nil {
+		return &exitError{125, err}
+	}
+	go func() {
+		for s := range sigs {
+			_ = att.Signal(s.(syscall.Signal))
+		}
+	}()
+	pio := runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr}
+	if stdin {
+		pio.Stdin = c.stdin
+	}
+	exit, err := att.Copy(pio)
+	if err != nil {
+		return &exitError{125, err}
+	}
+	if exit.Error != "" {
+		return &exitError{exit.Code, errors.New(exit.Error)}
+	}
+	return &exitError{code: exit.Code}
+}
+
+// startFailure gives a failed start Docker's exit code: 126 or 127 when
+// the command could not run, 125 otherwise.
+func startFailure(err error) error {
+	var se *runtime.StartError
+	if errors.As(err, &se) {
+		return &exitError{se.Code, se}
+	}
+	return &exitError{125, err}
+}
+
+func createVerb(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("create", "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new box")
+	bf := addBoxFlags(fs)
+	if err := c.parse(fs, args, 125); err != nil {
+		return err
+	}
+	b, err := bf.box(fs)
+	if err != nil {
+		return &exitError{125, err}
+	}
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return &exitError{125, err}
+	}
+	img, err := rt.ResolveImage(ctx, b.Image, c.stderr)
+	if err != nil {
+		return &exitError{125, err}
+	}
+	box, err := rt.Create(ctx, b, img)
+	if err != nil {
+		return &exitError{125, err}
+	}
+	fmt.Fprintln(c.stdout, box.ID)
+	return nil
 }
 
 // resolveWithSignals finds or pulls the image; a signal meanwhile cancels
@@ -129,3 +154,4 @@ func resolveWithSignals(ctx context.Context, cancel context.CancelFunc, rt *runt
 		return nil, &exitError{code: 128 + int(s.(syscall.Signal))}
 	}
 }
+

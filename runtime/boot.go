@@ -1,0 +1,185 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/spec"
+)
+
+// ErrBoot wraps every failure to bring a box's guest up.
+var ErrBoot = errors.New("boot failed")
+
+// errNotReady is a boot that missed its deadline: worth another try.
+var errNotReady = errors.New("guest not ready")
+
+// forceAfter is how many forwarded signals make a3s-box stop the VM
+// itself, for a main process that ignores them.
+const forceAfter = 3
+
+// shutdownWait bounds a clean power-off before the VMM is killed.
+const shutdownWait = 10 * time.Second
+
+// ResolveImage finds ref in the local store, pulling it when absent, as
+// `docker run` does.
+func (r *Runtime) ResolveImage(ctx context.Context, ref string, progress io.Writer) (*image.Image, error) {
+	img, err := r.Images.Get(ctx, ref)
+	if err == nil {
+		return img, nil
+	}
+	if !errors.Is(err, image.ErrNotFound) {
+		return nil, err
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "Unable to find image '%s' locally\n", ref)
+	}
+	return r.Images.Pull(ctx, ref, image.PullOptions{Insecure: r.Config.Insecure, Progress: progress})
+}
+
+func resources(b *spec.Box) (cpus, memMiB int, err error) {
+	cpus, memMiB = DefaultCPUs, DefaultMemMiB
+	if b.CPUs < 0 {
+		return 0, 0, fmt.Errorf("invalid --cpus %v: must be positive", b.CPUs)
+	}
+	if b.CPUs > 0 {
+		cpus = int(math.Ceil(b.CPUs))
+	}
+	if b.Memory != 0 {
+		if b.Memory < 64<<20 {
+			return 0, 0, fmt.Errorf("invalid --memory %d: a box needs at least 64MiB", b.Memory)
+		}
+		memMiB = int(b.Memory >> 20)
+	}
+	return cpus, memMiB, nil
+}
+
+// KernelCmdline keeps the guest console quiet and makes a kernel panic
+// power the VM off at once instead of hanging. Under TCG the guest's TSC
+// calibration against the PIT fails when the host is busy and the boot
+// hangs; telling the kernel the TSC rate (the host's, which TCG passes
+// through) skips that calibration.
+func KernelCmdline(accel string) string {
+	cl := "console=ttyS0 panic=-1 quiet"
+	if accel == AccelTCG {
+		if khz := hostCPUkHz(); khz > 0 {
+			cl += fmt.Sprintf(" tsc_early_khz=%d", khz)
+		}
+	}
+	return cl
+}
+
+// hostCPUkHz reads the host CPU's clock from /proc/cpuinfo.
+func hostCPUkHz() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == "cpu MHz" {
+			var mhz float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g", &mhz); err == nil {
+				return int(mhz * 1000)
+			}
+		}
+	}
+	return 0
+}
+
+// boot starts the VM and waits for the guest's hello, retrying a boot that
+// misses its deadline: under emulation a boot occasionally hangs early.
+func (s *supervisor) boot(ctx context.Context, m *Machine) error {
+	attempts := s.r.bootAttempts()
+	var last error
+	for i := 1; i <= attempts; i++ {
+		os.Remove(m.Socket)
+		vm, err := s.r.Driver.Start(ctx, m)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBoot, err)
+		}
+		s.mu.Lock()
+		s.vm = vm
+		if st, err := procStartTime(vm.PID()); err == nil {
+			s.st.VMMPID, s.st.VMMStart = vm.PID(), st
+			_ = s.r.saveState(s.rec.ID, s.st)
+		}
+		s.mu.Unlock()
+		g, err := s.r.waitReady(ctx, vm, m)
+		if err == nil {
+			s.mu.Lock()
+			s.guest = g
+			s.mu.Unlock()
+			return nil
+		}
+		vm.Kill()
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %v", ErrBoot, ctx.Err())
+		}
+		if !errors.Is(err, errNotReady) {
+			return fmt.Errorf("%w: %v", ErrBoot, err)
+		}
+		last = err
+		if i < attempts {
+			// The supervisor's stderr is its log.
+			fmt.Fprintf(os.Stderr, "box %s: %v; retrying (attempt %d of %d)\n", s.rec.Name, err, i+1, attempts)
+		}
+	}
+	return fmt.Errorf("%w after %d attempts: %v", ErrBoot, attempts, last)
+}
+
+func (r *Runtime) waitReady(ctx context.Context, vm VM, m *Machine) (*Guest, error) {
+	timeout := r.readyTimeout()
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := vm.Dial(rctx)
+	if err == nil {
+		var g *Guest
+		if g, err = Handshake(rctx, conn); err == nil {
+			return g, nil
+		}
+		conn.Close()
+	}
+	select {
+	case <-vm.Done():
+		return nil, fmt.Errorf("VM exited during boot: %v%s", vm.Err(), consoleTail(m.Dir))
+	default:
+	}
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	if rctx.Err() != nil {
+		return nil, fmt.Errorf("%w after %s%s", errNotReady, timeout, consoleTail(m.Dir))
+	}
+	if errors.Is(err, ErrProtocolMismatch) {
+		return nil, err
+	}
+	// A channel that broke during the handshake is a failed boot like a
+	// hung one: worth another try.
+	return nil, fmt.Errorf("%w: %v%s", errNotReady, err, consoleTail(m.Dir))
+}
+
+// consoleTail is the end of the guest console, to say why a boot failed.
+func consoleTail(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "console.log"))
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	tail := strings.TrimSpace(strings.Join(lines, " | "))
+	if tail == "" {
+		return " (guest console empty)"
+	}
+	return " (guest console: " + tail + ")"
+}
+

@@ -1,0 +1,114 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Event is one state change, in the shape of Docker's events API.
+type Event struct {
+	Status   string     `json:"status,omitempty"`
+	ID       string     `json:"id,omitempty"`
+	From     string     `json:"from,omitempty"`
+	Type     string     `json:"Type"`
+	Action   string     `json:"Action"`
+	Actor    EventActor `json:"Actor"`
+	Scope    string     `json:"scope"`
+	Time     int64      `json:"time"`
+	TimeNano int64      `json:"timeNano"`
+}
+
+// EventActor is what an event is about.
+type EventActor struct {
+	ID         string            `json:"ID"`
+	Attributes map[string]string `json:"Attributes"`
+}
+
+// When is the event's time.
+func (e *Event) When() time.Time { return time.Unix(0, e.TimeNano) }
+
+func (r *Runtime) eventsPath() string { return filepath.Join(r.root, "events.jsonl") }
+
+// emit appends a box event to the event log. Each event is one write of
+// one line to a file opened for appending, so writers in several
+// processes never interleave within a line.
+func (r *Runtime) emit(rec *BoxRecord, action string, extra map[string]string) {
+	attrs := map[string]string{"name": rec.Name, "image": rec.ImageRef}
+	for k, v := range rec.Spec.Labels {
+		attrs[k] = v
+	}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	now := time.Now()
+	e := Event{
+		Status: action, ID: rec.ID, From: rec.ImageRef,
+		Type: "container", Action: action, Scope: "local",
+		Actor: EventActor{ID: rec.ID, Attributes: attrs},
+		Time:  now.Unix(), TimeNano: now.UnixNano(),
+	}
+	b, err := json.Marshal(&e)
+	if err != nil {
+		return
+	}
+	f, err := os.OpenFile(r.eventsPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	_, _ = f.Write(append(b, '\n'))
+	f.Close()
+}
+
+// Events calls fn for each event from since on (the zero time means all
+// of them). With follow it keeps reading new events until ctx ends or
+// until passes; otherwise it stops at the end of the log.
+func (r *Runtime) Events(ctx context.Context, since, until time.Time, follow bool, fn func(*Event) error) error {
+	f, err := os.OpenFile(r.eventsPath(), os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var partial []byte
+	for {
+		line, err := br.ReadBytes('\n')
+		if err == io.EOF {
+			// A line without its newline is still being written.
+			partial = append(partial, line...)
+			if !follow || (!until.IsZero() && time.Now().After(until)) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read events: %w", err)
+		}
+		line = append(partial, line...)
+		partial = nil
+		var e Event
+		if json.Unmarshal(line, &e) != nil {
+			continue
+		}
+		t := e.When()
+		if t.Before(since) {
+			continue
+		}
+		if !until.IsZero() && t.After(until) {
+			return nil
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+}

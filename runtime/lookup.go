@@ -1,0 +1,82 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/a3s-box/a3s-box/runtime/statefile"
+)
+
+// ErrNoSuchBox is a name or ID that matches no box.
+var ErrNoSuchBox = errors.New("no such box")
+
+// ErrAmbiguous is an ID prefix that matches more than one box.
+var ErrAmbiguous = errors.New("ambiguous box ID prefix")
+
+// Box is a box's record and its state as last written.
+type Box struct {
+	*BoxRecord
+	State *BoxState
+}
+
+// Boxes lists every box, newest first, as `docker ps -a` orders them.
+func (r *Runtime) Boxes() ([]*Box, error) {
+	entries, err := os.ReadDir(r.boxesDir())
+	if err != nil {
+		return nil, fmt.Errorf("list boxes: %w", err)
+	}
+	var out []*Box
+	for _, e := range entries {
+		if b, err := r.readBox(e.Name()); err == nil {
+			out = append(out, b)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// readBox reads one box; a directory without a complete record (a box
+// being created) is not a box yet.
+func (r *Runtime) readBox(id string) (*Box, error) {
+	dir := r.boxDir(id)
+	var rec BoxRecord
+	if err := statefile.ReadJSON(filepath.Join(dir, "config.json"), &rec); err != nil || rec.ID != id {
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchBox, id)
+	}
+	st := &BoxState{Status: StatusCreated}
+	_ = statefile.ReadJSON(filepath.Join(dir, "state.json"), st)
+	return &Box{BoxRecord: &rec, State: st}, nil
+}
+
+// Lookup finds a box by full ID, name, or unique ID prefix, as Docker
+// accepts anywhere a container is named.
+func (r *Runtime) Lookup(ref string) (*Box, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("%w: empty name", ErrNoSuchBox)
+	}
+	boxes, err := r.Boxes()
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimPrefix(ref, "/")
+	var prefixed []*Box
+	for _, b := range boxes {
+		if b.ID == ref || b.Name == name {
+			return b, nil
+		}
+		if strings.HasPrefix(b.ID, ref) {
+			prefixed = append(prefixed, b)
+		}
+	}
+	switch len(prefixed) {
+	case 1:
+		return prefixed[0], nil
+	case 0:
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchBox, ref)
+	}
+	return nil, fmt.Errorf("%w: %q matches %d boxes; give more of the ID", ErrAmbiguous, ref, len(prefixed))
+}
