@@ -182,4 +182,3 @@ func consoleTail(dir string) string {
 	}
 	return " (guest console: " + tail + ")"
 }
-

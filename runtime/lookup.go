@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/a3s-box/a3s-box/runtime/statefile"
 )
@@ -80,3 +81,22 @@ func (r *Runtime) Lookup(ref string) (*Box, error) {
 	}
 	return nil, fmt.Errorf("%w: %q matches %d boxes; give more of the ID", ErrAmbiguous, ref, len(prefixed))
 }
+
+// BoxSize is the space a box's writable disk uses on the host (its
+// allocated blocks: the file is sparse) and that plus its image's root
+// filesystem, Docker's "virtual" size.
+func (r *Runtime) BoxSize(b *Box) (rw, virtual int64) {
+	rw = allocated(r.rwDisk(b.ID))
+	return rw, rw + allocated(b.Rootfs)
+}
+
+func allocated(path string) int64 {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0
+	}
+	return st.Blocks * 512
+}
+
+// LogPath is box id's log file.
+func (r *Runtime) LogPath(id string) string { return r.logPath(id) }

@@ -8,8 +8,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -30,17 +30,17 @@ const (
 
 // Runtime runs boxes under one root directory.
 type Runtime struct {
-	Config  *Config
-	Accel   Accel
-	Driver  Driver
-	Images  *image.Store
-	Kernel  string
-	Initrd  string
+	Config *Config
+	Accel  Accel
+	Driver Driver
+	Images *image.Store
+	Kernel string
+	Initrd string
 	// SupervisorCommand makes the command that runs box id's supervisor
 	// (see Supervise); attach holds its main process for an attach.
 	SupervisorCommand func(id string, attach bool) *exec.Cmd
-	root    string
-	runBase string
+	root              string
+	runBase           string
 }
 
 // New opens the root directory, resolves the guest kernel, initramfs and

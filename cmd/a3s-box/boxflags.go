@@ -158,4 +158,3 @@ func (f *boxFlags) healthcheck(fs *pflag.FlagSet, b *spec.Box) error {
 	b.Healthcheck = &h
 	return nil
 }
-

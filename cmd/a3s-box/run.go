@@ -154,4 +154,3 @@ func resolveWithSignals(ctx context.Context, cancel context.CancelFunc, rt *runt
 		return nil, &exitError{code: 128 + int(s.(syscall.Signal))}
 	}
 }
-

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a3s-box/a3s-box/runtime"
+)
+
+func init() {
+	register(&verb{name: "ps", summary: "List boxes", errCode: 1, run: psVerb})
+}
+
+const psTable = "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+
+var psHeader = map[string]string{
+	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+	"RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+	"Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+	"LocalVolumes": "LOCAL VOLUMES", "RestartCount": "RESTARTS", "Health": "HEALTH",
+}
+
+// psRow is one box as ps's templates see it: Docker's field names.
+type psRow struct {
+	ID           string `json:"ID"`
+	Image        string `json:"Image"`
+	Command      string `json:"Command"`
+	CreatedAt    string `json:"CreatedAt"`
+	RunningFor   string `json:"RunningFor"`
+	Ports        string `json:"Ports"`
+	State        string `json:"State"`
+	Status       string `json:"Status"`
+	Size         string `json:"Size"`
+	Names        string `json:"Names"`
+	Labels       string `json:"Labels"`
+	Mounts       string `json:"Mounts"`
+	Networks     string `json:"Networks"`
+	LocalVolumes string `json:"LocalVolumes"`
+	RestartCount int    `json:"RestartCount"`
+	Health       string `json:"Health"`
+	labels       map[string]string
+}
+
+// Label gives one label's value, as Docker's {{.Label "key"}}.
+func (r psRow) Label(k string) string { return r.labels[k] }
+
+func psVerb(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("ps", "ps [OPTIONS]", "List boxes")
+	all := fs.BoolP("all", "a", false, "Show all boxes (default shows just running)")
+	quiet := fs.BoolP("quiet", "q", false, "Only display box IDs")
+	last := fs.IntP("last", "n", -1, "Show n last created boxes (includes all states)")
+	latest := fs.BoolP("latest", "l", false, "Show the latest created box (includes all states)")
+	size := fs.BoolP("size", "s", false, "Display total file sizes")
+	noTrunc := fs.Bool("no-trunc", false, "Don't truncate output")
+	filters := fs.StringArrayP("filter", "f", nil, "Filter output based on conditions provided")
+	format := fs.String("format", "", "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or 'TEMPLATE'")
+	if err := c.parse(fs, args, 1); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("'a3s-box ps' accepts no arguments.\nSee 'a3s-box ps --help'.")
+	}
+	def := psTable
+	if *size {
+		def += "\t{{.Size}}"
+	}
+	if *quiet && *format == "" {
+		def = "{{.ID}}"
+	}
+	l, err := newLister(c.stdout, *format, def, psHeader)
+	if err != nil {
+		return err
+	}
+	if *quiet && *format == "" {
+		l.table = false
+	}
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	boxes, err := rt.Boxes()
+	if err != nil {
+		return err
+	}
+	f, err := newBoxFilter(*filters, boxes)
+	if err != nil {
+		return err
+	}
+	if *latest {
+		*last = 1
+	}
+	now := time.Now()
+	var rows []any
+	for _, b := range boxes {
+		if *last >= 0 && len(rows) >= *last {
+			break
+		}
+		running := b.State.Running() || b.State.Status == runtime.StatusRestarting
+		if !*all && *last < 0 && !running && !f.has("status") && !f.has("exited") {
+			continue
+		}
+		if !f.match(b) {
+			continue
+		}
+		rows = append(rows, newPSRow(rt, b, now, *noTrunc, *size))
+	}
+	return l.print(rows)
+}
+
+func newPSRow(rt *runtime.Runtime, b *runtime.Box, now time.Time, noTrunc, size bool) psRow {
+	cmd := strconv.Quote(strings.Join(b.Main.Args, " "))
+	id := b.ID
+	if !noTrunc {
+		id = id[:12]
+		cmd = strconv.Quote(truncate(strings.Join(b.Main.Args, " "), 20))
+	}
+	r := psRow{
+		ID: id, Image: b.ImageRef, Command: cmd, Names: b.Name,
+		CreatedAt:    b.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+		RunningFor:   humanDuration(now.Sub(b.Created)) + " ago",
+		State:        b.State.Status,
+		Status:       boxStatus(b.State, now),
+		RestartCount: b.State.RestartCount,
+		Labels:       joinLabels(b.Spec.Labels),
+		labels:       b.Spec.Labels,
+		Health:       healthStatus(b.State),
+	}
+	if size {
+		rw, virt := rt.BoxSize(b)
+		r.Size = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(virt))
+	}
+	return r
+}
+
+// boxStatus is Docker's STATUS column.
+func boxStatus(st *runtime.BoxState, now time.Time) string {
+	switch st.Status {
+	case runtime.StatusRunning, runtime.StatusPaused:
+		s := "Up " + humanDuration(now.Sub(st.StartedAt))
+		if st.Status == runtime.StatusPaused {
+			return s + " (Paused)"
+		}
+		switch h := healthStatus(st); h {
+		case runtime.HealthStarting:
+			s += " (health: starting)"
+		case "":
+		default:
+			s += " (" + h + ")"
+		}
+		return s
+	case runtime.StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))
+	case runtime.StatusExited:
+		if st.FinishedAt.IsZero() {
+			return "Created"
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))
+	case runtime.StatusRemoving:
+		return "Removal In Progress"
+	case runtime.StatusDead:
+		return "Dead"
+	}
+	return "Created"
+}
+
+func healthStatus(st *runtime.BoxState) string {
+	if st.Health == nil || !st.Running() {
+		return ""
+	}
+	return st.Health.Status
+}
+
+func joinLabels(m map[string]string) string {
+	var kv []string
+	for k, v := range m {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// boxFilter is ps's --filter: the same key ORs, different keys AND.
+type boxFilter struct {
+	by     map[string][]string
+	before time.Time
+	since  time.Time
+}
+
+var boxFilterKeys = map[string]bool{
+	"status": true, "name": true, "id": true, "label": true, "exited": true, "health": true,
+	"ancestor": true, "network": true, "volume": true, "before": true, "since": true,
+}
+
+var boxStatuses = map[string]bool{"created": true, "restarting": true, "running": true, "removing": true, "paused": true, "exited": true, "dead": true}
+
+func newBoxFilter(args []string, boxes []*runtime.Box) (*boxFilter, error) {
+	f := &boxFilter{by: map[string][]string{}}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
+		}
+		if !boxFilterKeys[k] {
+			return nil, fmt.Errorf("invalid filter '%s'", k)
+		}
+		switch k {
+		case "status":
+			if !boxStatuses[v] {
+				return nil, fmt.Errorf("invalid filter 'status=%s': want created, restarting, running, removing, paused, exited or dead", v)
+			}
+		case "exited":
+			if _, err := strconv.Atoi(v); err != nil {
+				return nil, fmt.Errorf("invalid filter 'exited=%s': want an exit code", v)
+			}
+		case "health":
+			if v != "starting" && v != "healthy" && v != "unhealthy" && v != "none" {
+				return nil, fmt.Errorf("invalid filter 'health=%s': want starting, healthy, unhealthy or none", v)
+			}
+		case "name":
+			if _, err := regexp.Compile(v); err != nil {
+				return nil, fmt.Errorf("invalid filter 'name=%s': %v", v, err)
+			}
+		case "before", "since":
+			var ref *runtime.Box
+			for _, b := range boxes {
+				if b.ID == v || b.Name == v || strings.HasPrefix(b.ID, v) {
+					ref = b
+					break
+				}
+			}
+			if ref == nil {
+				return nil, fmt.Errorf("No such box: %s", v)
+			}
+			if k == "before" {
+				f.before = ref.Created
+			} else {
+				f.since = ref.Created
+			}
+		}
+		f.by[k] = append(f.by[k], v)
+	}
+	return f, nil
+}
+
+func (f *boxFilter) has(k string) bool { return len(f.by[k]) > 0 }
+
+func (f *boxFilter) match(b *runtime.Box) bool {
+	for k, vals := range f.by {
+		ok := false
+		for _, v := range vals {
+			if f.matchOne(k, v, b) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *boxFilter) matchOne(k, v string, b *runtime.Box) bool {
+	switch k {
+	case "status":
+		return b.State.Status == v
+	case "name":
+		re, _ := regexp.Compile(v)
+		return re.MatchString(b.Name)
+	case "id":
+		return strings.HasPrefix(b.ID, v)
+	case "label":
+		lk, lv, hasValue := strings.Cut(v, "=")
+		got, ok := b.Spec.Labels[lk]
+		return ok && (!hasValue || got == lv)
+	case "exited":
+		return b.State.Status == runtime.StatusExited && !b.State.FinishedAt.IsZero() && strconv.Itoa(b.State.ExitCode) == v
+	case "health":
+		h := healthStatus(b.State)
+		if v == "none" {
+			return h == ""
+		}
+		return h == v
+	case "ancestor":
+		return b.ImageRef == v || b.Spec.Image == v || strings.HasPrefix(strings.TrimPrefix(b.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:")) || b.ImageID == v
+	case "before":
+		return b.Created.Before(f.before)
+	case "since":
+		return b.Created.After(f.since)
+	}
+	// network and volume: boxes are attached to neither yet.
+	return false
+}
+
