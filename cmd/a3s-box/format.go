@@ -36,12 +36,12 @@ type lister struct {
 	tmpl   *template.Template
 	table  bool
 	json   bool
-	header map[string]string // column headings by field name
+	header any // the heading row: a row value or a map by field name
 }
 
 // newLister parses a --format value; def is the table template used when
 // the user gives none (or just "table").
-func newLister(out io.Writer, format, def string, header map[string]string) (*lister, error) {
+func newLister(out io.Writer, format, def string, header any) (*lister, error) {
 	l := &lister{out: out, header: header}
 	switch {
 	case format == "json":
@@ -82,8 +82,9 @@ func (l *lister) print(rows []any) error {
 		tw = tabwriter.NewWriter(&buf, 10, 1, 3, ' ', 0)
 		w = tw
 		// Headings come from the same template run over the headings.
-		if err := l.tmpl.Execute(w, l.header); err == nil {
-			fmt.Fprintln(w)
+		var head bytes.Buffer
+		if err := l.tmpl.Execute(&head, l.header); err == nil {
+			fmt.Fprintln(w, head.String())
 		}
 	}
 	for _, r := range rows {

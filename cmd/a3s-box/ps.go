@@ -18,11 +18,13 @@ func init() {
 
 const psTable = "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 
-var psHeader = map[string]string{
-	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
-	"RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
-	"Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
-	"LocalVolumes": "LOCAL VOLUMES", "RestartCount": "RESTARTS", "Health": "HEALTH",
+// psHeader is the heading row: the same template run over it names the
+// columns.
+var psHeader = psRow{
+	ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT",
+	RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS",
+	Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS",
+	LocalVolumes: "LOCAL VOLUMES", RestartCount: "RESTARTS", Health: "HEALTH", header: true,
 }
 
 // psRow is one box as ps's templates see it: Docker's field names.
@@ -41,13 +43,19 @@ type psRow struct {
 	Mounts       string `json:"Mounts"`
 	Networks     string `json:"Networks"`
 	LocalVolumes string `json:"LocalVolumes"`
-	RestartCount int    `json:"RestartCount"`
+	RestartCount string `json:"RestartCount"`
 	Health       string `json:"Health"`
 	labels       map[string]string
+	header       bool
 }
 
 // Label gives one label's value, as Docker's {{.Label "key"}}.
-func (r psRow) Label(k string) string { return r.labels[k] }
+func (r psRow) Label(k string) string {
+	if r.header {
+		return "LABEL"
+	}
+	return r.labels[k]
+}
 
 func psVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("ps", "ps [OPTIONS]", "List boxes")
@@ -125,7 +133,7 @@ func newPSRow(rt *runtime.Runtime, b *runtime.Box, now time.Time, noTrunc, size 
 		RunningFor:   humanDuration(now.Sub(b.Created)) + " ago",
 		State:        b.State.Status,
 		Status:       boxStatus(b.State, now),
-		RestartCount: b.State.RestartCount,
+		RestartCount: strconv.Itoa(b.State.RestartCount),
 		Labels:       joinLabels(b.Spec.Labels),
 		labels:       b.Spec.Labels,
 		Health:       healthStatus(b.State),
@@ -296,4 +304,3 @@ func (f *boxFilter) matchOne(k, v string, b *runtime.Box) bool {
 	// network and volume: boxes are attached to neither yet.
 	return false
 }
-

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/NAME.golden.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+// goldenBoxes are fixed boxes in every state ps shows.
+func goldenBoxes(now time.Time) []*runtime.Box {
+	mk := func(id, name string, created time.Duration, st runtime.BoxState) *runtime.Box {
+		grace := spec.Duration(5 * time.Second)
+		return &runtime.Box{
+			BoxRecord: &runtime.BoxRecord{
+				ID: id, Name: name, Created: now.Add(-created), ImageRef: "registry.local/app/web:1.2",
+				ImageID: "sha256:" + id, Hostname: id[:12],
+				Spec: spec.Box{Image: "registry.local/app/web:1.2", Labels: map[string]string{"tier": "web", "team": "a"},
+					Restart: spec.RestartPolicy{Name: spec.RestartOnFailure, MaxRetries: 3}, StopGracePeriod: &grace},
+				Main: &proto.Exec{Args: []string{"/bin/sh", "-c", "httpd -f -p 8080 -h /srv/www"}, Env: []string{"PATH=/bin"}, Dir: "/srv"},
+				Health: &spec.Healthcheck{Test: []string{"CMD-SHELL", "wget -q -O- localhost:8080"}, Interval: spec.Duration(time.Second),
+					Timeout: spec.Duration(30 * time.Second), StartInterval: spec.Duration(5 * time.Second), Retries: 3},
+				StopSignal: "SIGTERM",
+			},
+			State: &st,
+		}
+	}
+	hex := func(c byte) string { return string(bytes.Repeat([]byte{c}, 64)) }
+	return []*runtime.Box{
+		mk(hex('a'), "web-healthy", 3*time.Minute, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-3 * time.Minute),
+			Health: &runtime.Health{Status: runtime.HealthHealthy, Log: []runtime.HealthResult{{Start: now.Add(-time.Second), End: now.Add(-time.Second), ExitCode: 0, Output: "ok\n"}}}}),
+		mk(hex('b'), "web-starting", 40*time.Second, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-30 * time.Second),
+			Health: &runtime.Health{Status: runtime.HealthStarting, Log: []runtime.HealthResult{}}}),
+		mk(hex('c'), "web-paused", 2*time.Hour, runtime.BoxState{Status: runtime.StatusPaused, PID: 1, StartedAt: now.Add(-90 * time.Minute)}),
+		mk(hex('d'), "web-restarting", 5*time.Minute, runtime.BoxState{Status: runtime.StatusRestarting, ExitCode: 1, RestartCount: 2,
+			StartedAt: now.Add(-10 * time.Second), FinishedAt: now.Add(-2 * time.Second)}),
+		mk(hex('e'), "web-exited", 3*24*time.Hour, runtime.BoxState{Status: runtime.StatusExited, ExitCode: 137,
+			StartedAt: now.Add(-50 * time.Hour), FinishedAt: now.Add(-49 * time.Hour)}),
+		mk(hex('f'), "web-created", time.Second, runtime.BoxState{Status: runtime.StatusCreated}),
+	}
+}
+
+func TestGoldenPS(t *testing.T) {
+	time.Local = time.UTC // CREATED AT is in local time
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	var rows []any
+	for _, b := range goldenBoxes(now) {
+		rows = append(rows, newPSRow(nil, b, now, false, false))
+	}
+	for _, tt := range []struct{ name, format string }{
+		{"ps-table", ""},
+		{"ps-template", "table {{.Names}}\t{{.State}}\t{{.Label \"tier\"}}\t{{.RestartCount}}"},
+		{"ps-json", "json"},
+	} {
+		var out bytes.Buffer
+		l, err := newLister(&out, tt.format, psTable, psHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.print(rows); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, tt.name, out.Bytes())
+	}
+}
+
+func TestGoldenInspect(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	rt := &runtime.Runtime{Driver: &runtime.QEMU{}}
+	b := goldenBoxes(now)[0]
+	out, err := json.MarshalIndent([]any{newInspect(rt, b, false)}, "", "    ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "inspect", append(out, '\n'))
+}
+
+func TestGoldenEvents(t *testing.T) {
+	at := time.Date(2026, 11, 29, 12, 0, 0, 123456789, time.UTC)
+	var out bytes.Buffer
+	for _, action := range []string{"create", "start", "health_status: healthy", "kill", "die", "stop", "destroy"} {
+		e := &runtime.Event{Type: "container", Action: action, Status: action, ID: "abc", From: "img:1", Scope: "local",
+			Actor: runtime.EventActor{ID: "abc", Attributes: map[string]string{"name": "web", "image": "img:1", "tier": "web"}},
+			Time:  at.Unix(), TimeNano: at.UnixNano()}
+		out.WriteString(eventLine(e) + "\n")
+		b, _ := json.Marshal(e)
+		out.Write(append(b, '\n'))
+	}
+	golden(t, "events", out.Bytes())
+}
