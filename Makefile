@@ -173,9 +173,14 @@ demo: deps build
 	A3S_BOX_ROOT=$$root $(OUT)/a3s-box run --rm $$addr/test/busybox:1 hello
 
 # bench compares `a3s-box run --rm IMAGE true` with a bare QEMU boot of the
-# same kernel and initramfs to guest ready; RUNS=N for more samples.
+# same kernel and initramfs to guest ready (RUNS=N for more samples), and
+# measures idle boxes' supervisors: memory and CPU beside the VMM's memory.
 RUNS ?= 7
+# IDLE is the window over which supervisors' idle CPU use is measured.
+IDLE ?= 60s
 bench: deps build
 	$(GO) build -o $(OUT)/testregistry ./cmd/testregistry
 	$(GO) build -o $(OUT)/bootbench ./cmd/bootbench
 	$(OUT)/bootbench --dir $(OUT) --runs $(RUNS)
+	$(GO) build -o $(OUT)/supbench ./cmd/supbench
+	$(OUT)/supbench --dir $(OUT) --idle $(IDLE)
