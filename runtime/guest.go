@@ -136,11 +136,17 @@ func (e *StartError) Error() string { return e.Message }
 // Exec starts a process in the guest. Its output is copied to pio until it
 // exits; Wait returns its exit.
 func (g *Guest) Exec(ctx context.Context, ex *proto.Exec, pio ProcessIO) (*Process, error) {
-	ex.Stdin = pio.Stdin != nil
 	st, err := g.sess.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open process stream: %w", err)
 	}
+	return startProcess(ctx, st, ex, pio)
+}
+
+// startProcess runs ex over st, a stream to the guest: one of the
+// session's own, or one a supervisor relays.
+func startProcess(ctx context.Context, st net.Conn, ex *proto.Exec, pio ProcessIO) (*Process, error) {
+	ex.Stdin = pio.Stdin != nil
 	stop := closeOnDone(ctx, st)
 	defer stop()
 	if err := proto.WriteMessage(st, ex); err != nil {

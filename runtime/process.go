@@ -39,7 +39,7 @@ func MainProcess(b *spec.Box, img *v1.Config, hostname string) (*proto.Exec, err
 		imgEnv = img.Env
 		ex.Dir, ex.User = img.WorkingDir, img.User
 	}
-	ex.Env = mergeEnv(append([]string{"HOSTNAME=" + hostname}, imgEnv...), b.Env)
+	ex.Env = MergeEnv(append([]string{"HOSTNAME=" + hostname}, imgEnv...), b.Env)
 	if b.WorkingDir != "" {
 		if !path.IsAbs(b.WorkingDir) {
 			return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", b.WorkingDir)
@@ -52,8 +52,8 @@ func MainProcess(b *spec.Box, img *v1.Config, hostname string) (*proto.Exec, err
 	return ex, nil
 }
 
-// mergeEnv applies over onto base by key, keeping base's order.
-func mergeEnv(base, over []string) []string {
+// MergeEnv applies over onto base by key, keeping base's order.
+func MergeEnv(base, over []string) []string {
 	out := append([]string(nil), base...)
 	index := map[string]int{}
 	for i, kv := range out {

@@ -438,6 +438,9 @@ func (s *supervisor) handle(conn net.Conn) {
 	case "attach":
 		s.attach(conn, req.Stdin)
 		return
+	case "exec":
+		s.relayExec(conn)
+		return
 	case "stop":
 		code := s.stop(syscall.Signal(req.Signal), req.Timeout)
 		reply(conn, &supReply{ExitCode: code})

@@ -1,6 +1,7 @@
 // Command supbench measures what a box's supervisor costs while its box
 // idles: its resident memory and CPU use over a window, beside the VMM's
-// own resident memory, for a few boxes at once.
+// own resident memory, for a few boxes at once; then the round trip of
+// `a3s-box exec BOX true` on a warm box.
 package main
 
 import (
@@ -104,6 +105,18 @@ func bench(dir string, n int, idle time.Duration) error {
 	fmt.Printf("supervisor idle CPU      median %6.3f %%    (aim < 0.1 %%)\n", median(supCPU))
 	fmt.Printf("VMM (QEMU) RSS per box   median %6.1f MiB\n", median(vmmRSS))
 	fmt.Printf("supervisor/VMM RSS ratio        %6.3f\n", median(supRSS)/median(vmmRSS))
+
+	// exec round trip on a warm box: a3s-box process start, supervisor
+	// relay, guest process start and exit.
+	var lat []float64
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		if _, err := a3s("exec", ids[0], "true"); err != nil {
+			return err
+		}
+		lat = append(lat, float64(time.Since(start).Microseconds())/1000)
+	}
+	fmt.Printf("exec BOX true round trip median %6.1f ms   (aim < 50 ms, 20 runs)\n", median(lat))
 	return nil
 }
 

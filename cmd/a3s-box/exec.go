@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
+)
+
+func init() {
+	register(&verb{name: "exec", summary: "Execute a command in a running box", errCode: 1, run: execVerb})
+}
+
+func execVerb(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("exec", "exec [OPTIONS] BOX COMMAND [ARG...]", "Execute a command in a running box")
+	fs.SetInterspersed(false)
+	interactive := fs.BoolP("interactive", "i", false, "Keep STDIN open even if not attached")
+	detach := fs.BoolP("detach", "d", false, "Detached mode: run command in the background")
+	envs := fs.StringArrayP("env", "e", nil, "Set environment variables")
+	envFiles := fs.StringArray("env-file", nil, "Read in a file of environment variables")
+	workdir := fs.StringP("workdir", "w", "", "Working directory inside the box")
+	user := fs.StringP("user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	fs.Bool("privileged", false, "Give extended privileges to the command (a box's processes already run with the guest's full privileges)")
+	if err := c.parse(fs, args, 1); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return errors.New("'a3s-box exec' requires at least 2 arguments.\nSee 'a3s-box exec --help'.")
+	}
+	var env []string
+	for _, f := range *envFiles {
+		kvs, err := spec.ReadEnvFile(f)
+		if err != nil {
+			return err
+		}
+		env = append(env, kvs...)
+	}
+	for _, e := range *envs {
+		kv, ok, err := spec.EnvEntry(e, os.LookupEnv)
+		if err != nil {
+			return err
+		}
+		if ok {
+			env = append(env, kv)
+		}
+	}
+	if *workdir != "" && (*workdir)[0] != '/' {
+		return fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", *workdir)
+	}
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := rt.Lookup(fs.Arg(0))
+	if err != nil {
+		return boxError(fs.Arg(0), err)
+	}
+	// The process runs in the main process's environment, user and
+	// directory unless told otherwise, as Docker's exec does.
+	ex := &proto.Exec{
+		Args: fs.Args()[1:],
+		Env:  runtime.MergeEnv(b.Main.Env, env),
+		Dir:  b.Main.Dir,
+		User: b.Main.User,
+	}
+	if *workdir != "" {
+		ex.Dir = *workdir
+	}
+	if *user != "" {
+		ex.User = *user
+	}
+	pio := runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr}
+	if *detach {
+		pio = runtime.ProcessIO{}
+	} else if *interactive {
+		pio.Stdin = c.stdin
+	}
+	p, err := rt.Exec(ctx, b.ID, ex, pio)
+	var se *runtime.StartError
+	switch {
+	case errors.As(err, &se):
+		return &exitError{se.Code, se}
+	case err != nil:
+		return err
+	}
+	if *detach {
+		return nil
+	}
+	exit, err := p.Wait()
+	if err != nil {
+		return err
+	}
+	return &exitError{code: exit.Code}
+}

@@ -1,0 +1,65 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto"
+)
+
+// Exec starts a process in running box id, as `docker exec` does; the
+// supervisor relays a stream of the guest session to the caller, which
+// then speaks the guest protocol itself.
+func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio ProcessIO) (*Process, error) {
+	conn, _, err := r.call(ctx, id, &supRequest{Op: "exec"})
+	if err != nil {
+		if err == ErrNotRunning {
+			return nil, fmt.Errorf("box %s is not running", id[:12])
+		}
+		return nil, err
+	}
+	return startProcess(ctx, conn, ex, pio)
+}
+
+// relayExec joins a client to a new stream of the guest session.
+func (s *supervisor) relayExec(conn net.Conn) {
+	s.mu.Lock()
+	g, running := s.guest, s.proc != nil && s.st.Status == StatusRunning
+	s.mu.Unlock()
+	if g == nil || !running {
+		msg := fmt.Sprintf("box %s is not running", s.rec.Name)
+		if s.st.Status == StatusPaused {
+			msg = fmt.Sprintf("box %s is paused, unpause the box before exec", s.rec.Name)
+		}
+		reply(conn, &supReply{Error: msg})
+		conn.Close()
+		return
+	}
+	st, err := g.sess.Open()
+	if err != nil {
+		reply(conn, &supReply{Error: "open a stream to the guest: " + err.Error()})
+		conn.Close()
+		return
+	}
+	reply(conn, &supReply{})
+	splice(conn, st)
+}
+
+// splice copies both ways until either side ends, then closes both.
+func splice(a, b net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	cp := func(dst, src net.Conn) {
+		defer wg.Done()
+		_, _ = io.Copy(dst, src)
+		dst.Close()
+		src.Close()
+	}
+	go cp(a, b)
+	go cp(b, a)
+	wg.Wait()
+}
+
