@@ -62,4 +62,3 @@ func splice(a, b net.Conn) {
 	go cp(b, a)
 	wg.Wait()
 }
-
