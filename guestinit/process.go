@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/creack/pty"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,6 +72,9 @@ func (g *guest) execute(ex *proto.Exec, st net.Conn, w *streamWriter) *proto.Exi
 	if err != nil {
 		return startFailure(err)
 	}
+	if ex.Tty {
+		return g.executeTTY(ex, path, attr, st, w)
+	}
 	stdin, err := stdinFor(ex, attr)
 	if err != nil {
 		return startFailure(err)
@@ -114,7 +118,7 @@ func (g *guest) execute(ex *proto.Exec, st net.Conn, w *streamWriter) *proto.Exi
 	copies.Add(2)
 	go forward(outR, proto.TypeStdout)
 	go forward(errR, proto.TypeStderr)
-	go controlProcess(st, p, stdin)
+	go controlProcess(st, p, stdin, nil)
 
 	ws := <-wait
 	drained := make(chan struct{})
@@ -148,8 +152,9 @@ func stdinFor(ex *proto.Exec, attr *os.ProcAttr) (*os.File, error) {
 	return w, nil
 }
 
-// controlProcess applies Stdin and Signal frames from the host.
-func controlProcess(st net.Conn, p *os.Process, stdin *os.File) {
+// controlProcess applies Stdin, Signal and (with a terminal) Resize
+// frames from the host.
+func controlProcess(st net.Conn, p *os.Process, stdin *os.File, ptmx *os.File) {
 	defer func() {
 		if stdin != nil {
 			stdin.Close()
@@ -165,8 +170,15 @@ func controlProcess(st net.Conn, p *os.Process, stdin *os.File) {
 			if stdin != nil {
 				_, _ = stdin.Write(f.Payload)
 			}
+		case proto.TypeResize:
+			var rs proto.Resize
+			if ptmx != nil && f.Decode(&rs) == nil {
+				_ = pty.Setsize(ptmx, &pty.Winsize{Rows: rs.Rows, Cols: rs.Cols})
+			}
 		case proto.TypeStdinClose:
-			if stdin != nil {
+			// A terminal stays open: closing its master would hang up
+			// the process.
+			if stdin != nil && ptmx == nil {
 				stdin.Close()
 				stdin = nil
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,7 +40,11 @@ func (c *attachClient) send(t proto.Type, m any) error {
 
 // attach joins a client to the main process's streams until the process
 // ends or the client leaves.
-func (s *supervisor) attach(conn net.Conn, stdin bool) {
+func (s *supervisor) attach(conn net.Conn, req *supRequest) {
+	stdin := req.Stdin
+	if req.Rows > 0 && req.Cols > 0 {
+		s.resize(req.Rows, req.Cols)
+	}
 	c := &attachClient{conn: conn}
 	s.mu.Lock()
 	s.clients[c] = true
@@ -73,6 +78,11 @@ func (s *supervisor) attach(conn net.Conn, stdin bool) {
 			if f.Decode(&sig) == nil {
 				_ = s.kill(syscall.Signal(sig.Signal), true)
 			}
+		case proto.TypeResize:
+			var rs proto.Resize
+			if f.Decode(&rs) == nil {
+				s.resize(rs.Rows, rs.Cols)
+			}
 		}
 	}
 	s.mu.Lock()
@@ -81,16 +91,33 @@ func (s *supervisor) attach(conn net.Conn, stdin bool) {
 	conn.Close()
 }
 
+// resize records the terminal size of the latest client and applies it to
+// a main process that has a terminal.
+func (s *supervisor) resize(rows, cols uint16) {
+	s.mu.Lock()
+	s.rows, s.cols = rows, cols
+	p := s.proc
+	s.mu.Unlock()
+	if p != nil && s.rec.Main.Tty {
+		_ = p.Resize(rows, cols)
+	}
+}
+
 // Attachment is a CLI attached to a box's main process.
 type Attachment struct {
-	conn net.Conn
-	wmu  sync.Mutex
+	conn     net.Conn
+	wmu      sync.Mutex
+	detached atomic.Bool
 }
+
+// ErrDetached is returned by a stdin reader when the user typed the detach
+// keys, and by Copy and Wait after it: the box goes on running.
+var ErrDetached = errors.New("detached")
 
 // Attach connects to box id's main process. With stdin, what Copy reads
 // from its stdin goes to the process (a box created with -i).
-func (r *Runtime) Attach(ctx context.Context, id string, stdin bool) (*Attachment, error) {
-	conn, _, err := r.call(ctx, id, &supRequest{Op: "attach", Stdin: stdin})
+func (r *Runtime) Attach(ctx context.Context, id string, stdin bool, rows, cols uint16) (*Attachment, error) {
+	conn, _, err := r.call(ctx, id, &supRequest{Op: "attach", Stdin: stdin, Rows: rows, Cols: cols})
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +140,11 @@ func (a *Attachment) Copy(pio ProcessIO) (*proto.Exit, error) {
 				if n > 0 && a.send(proto.TypeStdin, buf[:n]) != nil {
 					return
 				}
+				if errors.Is(err, ErrDetached) {
+					a.detached.Store(true)
+					a.conn.Close()
+					return
+				}
 				if err != nil {
 					_ = a.send(proto.TypeStdinClose, nil)
 					return
@@ -123,6 +155,9 @@ func (a *Attachment) Copy(pio ProcessIO) (*proto.Exit, error) {
 	for {
 		f, err := proto.ReadFrame(a.conn)
 		if err != nil {
+			if a.detached.Load() {
+				return nil, ErrDetached
+			}
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 				return nil, ErrSupervisorLost
 			}
@@ -158,6 +193,13 @@ func (a *Attachment) Signal(sig syscall.Signal) error {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	return proto.WriteMessage(a.conn, &proto.Signal{Signal: int(sig)})
+}
+
+// Resize sends the terminal's new size to the main process.
+func (a *Attachment) Resize(rows, cols uint16) error {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	return proto.WriteMessage(a.conn, &proto.Resize{Rows: rows, Cols: cols})
 }
 
 // Close detaches; the box goes on running.

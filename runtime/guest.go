@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
@@ -122,6 +123,9 @@ type Process struct {
 	exit *proto.Exit
 	err  error
 	done chan struct{}
+	// detached is set when the user detached: Wait then returns
+	// ErrDetached.
+	detached atomic.Bool
 }
 
 // StartError is a process the guest could not start, with Docker's exit
@@ -222,6 +226,11 @@ func (p *Process) copyStdin(r io.Reader) {
 		if n > 0 && p.send(proto.TypeStdin, buf[:n]) != nil {
 			return
 		}
+		if errors.Is(err, ErrDetached) {
+			p.detached.Store(true)
+			p.st.Close()
+			return
+		}
 		if err != nil {
 			_ = p.send(proto.TypeStdinClose, nil)
 			return
@@ -242,11 +251,25 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return proto.WriteMessage(p.st, &proto.Signal{Signal: int(sig)})
 }
 
+// Resize sets the size of the process's terminal.
+func (p *Process) Resize(rows, cols uint16) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	return proto.WriteMessage(p.st, &proto.Resize{Rows: rows, Cols: cols})
+}
+
+// Close drops the connection to the process (a detach): the process's
+// stream ends, and Wait returns.
+func (p *Process) Close() error { return p.st.Close() }
+
 // Done is closed when the process has exited or the session broke.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Wait returns the process's exit once it has ended.
 func (p *Process) Wait() (*proto.Exit, error) {
 	<-p.done
+	if p.exit == nil && p.detached.Load() {
+		return nil, ErrDetached
+	}
 	return p.exit, p.err
 }

@@ -33,7 +33,7 @@ func MainProcess(b *spec.Box, img *v1.Config, hostname string) (*proto.Exec, err
 	if len(args) == 0 {
 		return nil, ErrNoCommand
 	}
-	ex := &proto.Exec{Args: args, Main: true}
+	ex := &proto.Exec{Args: args, Main: true, Tty: b.Tty}
 	var imgEnv []string
 	if img != nil {
 		imgEnv = img.Env

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"path/filepath"
 	"syscall"
-	"time"
 )
 
 // The CLI talks to a box's supervisor over a unix socket: one JSON request
@@ -25,6 +23,9 @@ type supRequest struct {
 	// Proxy marks signals forwarded from a foreground CLI: enough of them
 	// stop the VM for a process that ignores them.
 	Proxy bool `json:"proxy,omitempty"`
+	// Rows and Cols are an attaching terminal's size.
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
 }
 
 // supReply answers a request.
@@ -103,21 +104,3 @@ func readLine(conn net.Conn) ([]byte, error) {
 	}
 	return nil, errors.New("reply too long")
 }
-
-// waitSocket waits for a supervisor's socket to appear.
-func waitSocket(ctx context.Context, path string) error {
-	for {
-		c, err := net.Dial("unix", path)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
-var _ = bufio.NewReader

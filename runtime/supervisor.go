@@ -62,6 +62,8 @@ type supervisor struct {
 	bootSig   syscall.Signal // the signal that cancelled a boot
 	forwarded int
 	clients   map[*attachClient]bool
+	rows      uint16 // the latest attached terminal's size
+	cols      uint16
 	waiters   []chan int
 }
 
@@ -281,6 +283,17 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 		}
 		return 125, false, err
 	}
+	// The main process's stdin exists from the start of the run, so what
+	// an attached client types during the boot waits for the process.
+	var stdin *io.PipeReader
+	if s.rec.Spec.Interactive {
+		pr, pw := io.Pipe()
+		stdin = pr
+		s.mu.Lock()
+		s.stdin = pw
+		s.mu.Unlock()
+		defer pr.Close()
+	}
 	if err := s.r.guestFiles(); err != nil {
 		return cancelled(err)
 	}
@@ -321,14 +334,14 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 		}
 	}
 	pio := ProcessIO{Stdout: s.stream(proto.TypeStdout), Stderr: s.stream(proto.TypeStderr)}
-	if s.rec.Spec.Interactive {
-		pr, pw := io.Pipe()
-		pio.Stdin = pr
-		s.mu.Lock()
-		s.stdin = pw
-		s.mu.Unlock()
+	if stdin != nil {
+		pio.Stdin = stdin
 	}
-	p, err := g.Exec(ctx, s.rec.Main, pio)
+	main := *s.rec.Main
+	s.mu.Lock()
+	main.Rows, main.Cols = s.rows, s.cols
+	s.mu.Unlock()
+	p, err := g.Exec(ctx, &main, pio)
 	if err != nil {
 		return cancelled(err)
 	}
@@ -436,7 +449,7 @@ func (s *supervisor) handle(conn net.Conn) {
 	}
 	switch req.Op {
 	case "attach":
-		s.attach(conn, req.Stdin)
+		s.attach(conn, &req)
 		return
 	case "exec":
 		s.relayExec(conn)

@@ -26,9 +26,11 @@ type Box struct {
 	AutoRemove bool  `json:"auto_remove,omitempty"`
 	// Interactive keeps the main process's stdin open for attach
 	// (docker run -i).
-	Interactive bool              `json:"stdin_open,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Restart     RestartPolicy     `json:"restart,omitempty"`
+	Interactive bool `json:"stdin_open,omitempty"`
+	// Tty gives the main process a pseudo-terminal (docker run -t).
+	Tty     bool              `json:"tty,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Restart RestartPolicy     `json:"restart,omitempty"`
 	// Healthcheck overrides the image's HEALTHCHECK when non-nil.
 	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 	// StopSignal overrides the image's STOPSIGNAL; Docker's default is

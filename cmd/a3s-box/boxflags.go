@@ -37,6 +37,7 @@ func addBoxFlags(fs *pflag.FlagSet) *boxFlags {
 	fs.StringVarP(&f.memory, "memory", "m", "", "Memory of the box's VM (e.g. 512m, 1g)")
 	fs.BoolVar(&f.b.AutoRemove, "rm", false, "Automatically remove the box when it exits")
 	fs.BoolVarP(&f.b.Interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	fs.BoolVarP(&f.b.Tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	fs.StringVarP(&f.b.WorkingDir, "workdir", "w", "", "Working directory inside the box")
 	fs.StringVarP(&f.b.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	fs.Float64Var(&f.b.CPUs, "cpus", 0, fmt.Sprintf("Number of virtual CPUs (default %d)", runtime.DefaultCPUs))

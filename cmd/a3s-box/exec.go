@@ -20,6 +20,8 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	fs.SetInterspersed(false)
 	interactive := fs.BoolP("interactive", "i", false, "Keep STDIN open even if not attached")
 	detach := fs.BoolP("detach", "d", false, "Detached mode: run command in the background")
+	tty := fs.BoolP("tty", "t", false, "Allocate a pseudo-TTY")
+	detachKeys := fs.String("detach-keys", defaultDetachKeys, "Override the key sequence for detaching a command")
 	envs := fs.StringArrayP("env", "e", nil, "Set environment variables")
 	envFiles := fs.StringArray("env-file", nil, "Read in a file of environment variables")
 	workdir := fs.StringP("workdir", "w", "", "Working directory inside the box")
@@ -30,6 +32,13 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	if fs.NArg() < 2 {
 		return errors.New("'a3s-box exec' requires at least 2 arguments.\nSee 'a3s-box exec --help'.")
+	}
+	keys, err := parseDetachKeys(*detachKeys)
+	if err != nil {
+		return err
+	}
+	if *tty && *interactive && !*detach && !isTerminal(c.stdin) {
+		return errors.New("the input device is not a TTY; leave out -t, or run from a terminal")
 	}
 	var env []string
 	for _, f := range *envFiles {
@@ -74,11 +83,21 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 		ex.User = *user
 	}
 	pio := runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr}
-	if *detach {
+	var t *terminal
+	switch {
+	case *detach:
 		pio = runtime.ProcessIO{}
-	} else if *interactive {
-		pio.Stdin = c.stdin
+	case *interactive:
+		pio.Stdin = &detachReader{r: c.stdin, keys: keys}
+		if *tty {
+			if t, err = openTerminal(c.stdin); err != nil {
+				return err
+			}
+			defer t.close()
+		}
 	}
+	ex.Tty = *tty
+	ex.Rows, ex.Cols = t.size()
 	p, err := rt.Exec(ctx, b.ID, ex, pio)
 	var se *runtime.StartError
 	switch {
@@ -90,7 +109,11 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	if *detach {
 		return nil
 	}
+	t.watchResize(func(r, c uint16) { _ = p.Resize(r, c) })
 	exit, err := p.Wait()
+	if errors.Is(err, runtime.ErrDetached) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

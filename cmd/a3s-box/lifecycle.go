@@ -76,7 +76,12 @@ func startVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("start", "start [OPTIONS] BOX [BOX...]", "Start one or more stopped boxes")
 	attach := fs.BoolP("attach", "a", false, "Attach STDOUT/STDERR and forward signals")
 	interactive := fs.BoolP("interactive", "i", false, "Attach the box's STDIN")
+	detachKeys := fs.String("detach-keys", defaultDetachKeys, "Override the key sequence for detaching a box")
 	if err := c.parse(fs, args, 1); err != nil {
+		return err
+	}
+	keys, err := parseDetachKeys(*detachKeys)
+	if err != nil {
 		return err
 	}
 	if err := needArgs(fs, "start", 1); err != nil {
@@ -100,7 +105,7 @@ func startVerb(ctx context.Context, c *cli, args []string) error {
 		if err := rt.Start(ctx, b.ID, true); err != nil {
 			return err
 		}
-		err = c.attach(ctx, rt, b.ID, *interactive && b.Spec.Interactive, sigs)
+		err = c.attach(ctx, rt, b.ID, attachOpts{stdin: *interactive && b.Spec.Interactive, tty: b.Spec.Tty, keys: keys}, sigs)
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == 125 {
 			ee.code = 1

@@ -26,12 +26,20 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	bf := addBoxFlags(fs)
 	detach := fs.BoolP("detach", "d", false, "Run box in background and print box ID")
 	sigProxy := fs.Bool("sig-proxy", true, "Proxy received signals to the process")
+	detachKeys := fs.String("detach-keys", defaultDetachKeys, "Override the key sequence for detaching a box")
 	if err := c.parse(fs, args, 125); err != nil {
 		return err
 	}
 	b, err := bf.box(fs)
 	if err != nil {
 		return &exitError{125, err}
+	}
+	keys, err := parseDetachKeys(*detachKeys)
+	if err != nil {
+		return &exitError{125, err}
+	}
+	if b.Tty && b.Interactive && !*detach && !isTerminal(c.stdin) {
+		return &exitError{125, errors.New("the input device is not a TTY; leave out -t, or run from a terminal")}
 	}
 
 	// Signals are caught from here on, so a Ctrl-C during a pull or a boot
@@ -65,26 +73,46 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	if err := rt.Start(ctx, box.ID, true); err != nil {
 		return startFailure(err)
 	}
-	return c.attach(ctx, rt, box.ID, b.Interactive, sigs)
+	return c.attach(ctx, rt, box.ID, attachOpts{stdin: b.Interactive, tty: b.Tty, keys: keys}, sigs)
+}
+
+// attachOpts says how a CLI joins a box's main process.
+type attachOpts struct {
+	stdin bool   // relay stdin (the box was created with -i)
+	tty   bool   // the box has a terminal: raw mode, sizes, detach keys
+	keys  []byte // the detach sequence
 }
 
 // attach relays a box's main process to the terminal until it exits, and
-// exits with its status.
-func (c *cli) attach(ctx context.Context, rt *runtime.Runtime, id string, stdin bool, sigs chan os.Signal) error {
-	att, err := rt.Attach(ctx, id, stdin)
+// exits with its status; the detach keys leave it running.
+func (c *cli) attach(ctx context.Context, rt *runtime.Runtime, id string, o attachOpts, sigs chan os.Signal) error {
+	var t *terminal
+	if o.tty && o.stdin {
+		var err error
+		if t, err = openTerminal(c.stdin); err != nil {
+			return &exitError{125, err}
+		}
+		defer t.close()
+	}
+	rows, cols := t.size()
+	att, err := rt.Attach(ctx, id, o.stdin, rows, cols)
 	if err != nil {
 		return &exitError{125, err}
 	}
+	t.watchResize(func(r, c uint16) { _ = att.Resize(r, c) })
 	go func() {
 		for s := range sigs {
 			_ = att.Signal(s.(syscall.Signal))
 		}
 	}()
 	pio := runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr}
-	if stdin {
-		pio.Stdin = c.stdin
+	if o.stdin {
+		pio.Stdin = &detachReader{r: c.stdin, keys: o.keys}
 	}
 	exit, err := att.Copy(pio)
+	if errors.Is(err, runtime.ErrDetached) {
+		return nil
+	}
 	if err != nil {
 		return &exitError{125, err}
 	}

@@ -26,6 +26,7 @@ const (
 	TypeSignal
 	TypeExit
 	TypeShutdown
+	TypeResize
 	typeEnd // one past the last valid type
 )
 
@@ -34,6 +35,7 @@ var typeNames = [...]string{
 	TypeExec: "exec", TypeStarted: "started", TypeStdin: "stdin",
 	TypeStdinClose: "stdin-close", TypeStdout: "stdout", TypeStderr: "stderr",
 	TypeSignal: "signal", TypeExit: "exit", TypeShutdown: "shutdown",
+	TypeResize: "resize",
 }
 
 func (t Type) String() string {
@@ -122,6 +124,8 @@ func messageType(m any) (Type, error) {
 		return TypeSignal, nil
 	case *Exit:
 		return TypeExit, nil
+	case *Resize:
+		return TypeResize, nil
 	case *Shutdown:
 		return TypeShutdown, nil
 	}

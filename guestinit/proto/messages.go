@@ -34,6 +34,17 @@ type Exec struct {
 	// Main marks the box's main process: when it ends the guest reports
 	// Exit and powers the VM off once the host sends Shutdown.
 	Main bool `json:"main,omitempty"`
+	// Tty gives the process a pseudo-terminal of Rows x Cols as its
+	// stdin, stdout and stderr (all output then comes as Stdout).
+	Tty  bool   `json:"tty,omitempty"`
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
+}
+
+// Resize sets the size of a process's pseudo-terminal.
+type Resize struct {
+	Rows uint16 `json:"rows"`
+	Cols uint16 `json:"cols"`
 }
 
 // Started reports that an Exec'd process is running.
