@@ -15,7 +15,6 @@ import (
 // defaultDetachKeys is Docker's detach sequence.
 const defaultDetachKeys = "ctrl-p,ctrl-q"
 
-
 // parseDetachKeys reads Docker's --detach-keys notation: comma-separated
 // single characters or ctrl-<char>.
 func parseDetachKeys(s string) ([]byte, error) {
