@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestExec(t *testing.T) {
@@ -61,4 +62,56 @@ func TestExec(t *testing.T) {
 	if r := a3s(t, "exec", "ex-box", "true"); r.code != 1 || !strings.Contains(r.stderr, "is not running") {
 		t.Fatalf("exec into a stopped box: code %d stderr %q", r.code, r.stderr)
 	}
+}
+
+func TestAttachSeveralClients(t *testing.T) {
+	needE2E(t)
+	runDetached(t, "at-box", e2e.image, "sh", "-c", "trap 'exit 3' TERM; while :; do echo tick; sleep 0.3; done")
+	type client struct {
+		cmd *exec.Cmd
+		out *syncBuffer
+	}
+	var clients []client
+	for i := 0; i < 2; i++ {
+		cmd := command(t.Context(), e2e.root, "attach", "--no-stdin", "at-box")
+		out := &syncBuffer{}
+		cmd.Stdout = out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, client{cmd, out})
+	}
+	for _, c := range clients {
+		waitFor(t, 20*time.Second, "output on each attached client", func() bool { return strings.Count(c.out.String(), "tick") >= 2 })
+	}
+	if r := a3s(t, "stop", "at-box"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	for _, c := range clients {
+		err := c.cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Fatalf("attach ended with %v, want the box's status 3", err)
+		}
+	}
+	if r := a3s(t, "attach", "at-box"); r.code != 1 || !strings.Contains(r.stderr, "start it first") {
+		t.Fatalf("attach to a stopped box: code %d stderr %q", r.code, r.stderr)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
