@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/spec"
@@ -39,7 +38,7 @@ func MainProcess(b *spec.Box, img *v1.Config, hostname string) (*proto.Exec, err
 		imgEnv = img.Env
 		ex.Dir, ex.User = img.WorkingDir, img.User
 	}
-	ex.Env = MergeEnv(append([]string{"HOSTNAME=" + hostname}, imgEnv...), b.Env)
+	ex.Env = spec.MergeEnv([]string{"HOSTNAME=" + hostname}, imgEnv, b.Env)
 	if b.WorkingDir != "" {
 		if !path.IsAbs(b.WorkingDir) {
 			return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", b.WorkingDir)
@@ -50,24 +49,4 @@ func MainProcess(b *spec.Box, img *v1.Config, hostname string) (*proto.Exec, err
 		ex.User = b.User
 	}
 	return ex, nil
-}
-
-// MergeEnv applies over onto base by key, keeping base's order.
-func MergeEnv(base, over []string) []string {
-	out := append([]string(nil), base...)
-	index := map[string]int{}
-	for i, kv := range out {
-		k, _, _ := strings.Cut(kv, "=")
-		index[k] = i
-	}
-	for _, kv := range over {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := index[k]; ok {
-			out[i] = kv
-			continue
-		}
-		index[k] = len(out)
-		out = append(out, kv)
-	}
-	return out
 }

@@ -50,10 +50,41 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		*d = Duration(n)
 		return nil
 	}
-	v, err := time.ParseDuration(s)
+	return d.UnmarshalText([]byte(s))
+}
+
+// UnmarshalText reads a duration string, as stack files write it: a bare
+// number would be nanoseconds, so it is refused rather than guessed at.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
 	if err != nil || v < 0 {
-		return fmt.Errorf("invalid duration %q: want a non-negative value such as 30s or 1m30s", s)
+		return fmt.Errorf("invalid duration %q: want a non-negative value with a unit, such as 30s or 1m30s", b)
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// checkHealthTest checks a health check's test: ["CMD", arg...],
+// ["CMD-SHELL", command], ["NONE"] or empty (the image's).
+func checkHealthTest(t []string) error {
+	if len(t) == 0 {
+		return nil
+	}
+	switch t[0] {
+	case "CMD":
+		if len(t) < 2 {
+			return fmt.Errorf("test [\"CMD\"] names no command")
+		}
+	case "CMD-SHELL":
+		if len(t) != 2 {
+			return fmt.Errorf("test [\"CMD-SHELL\", ...] takes exactly one command string")
+		}
+	case "NONE":
+		if len(t) != 1 {
+			return fmt.Errorf("test [\"NONE\"] takes nothing more")
+		}
+	default:
+		return fmt.Errorf("test must start with CMD, CMD-SHELL or NONE, not %q (or be a string run by the shell)", t[0])
+	}
 	return nil
 }

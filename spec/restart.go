@@ -66,6 +66,16 @@ func (p RestartPolicy) IsZero() bool { return p.Name == "" || p.Name == RestartN
 // MarshalJSON writes the policy as compose does: one string.
 func (p RestartPolicy) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }
 
+// UnmarshalText reads the policy in --restart notation.
+func (p *RestartPolicy) UnmarshalText(b []byte) error {
+	v, err := ParseRestartPolicy(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
 // UnmarshalJSON reads the policy as one string.
 func (p *RestartPolicy) UnmarshalJSON(b []byte) error {
 	var s string

@@ -1,6 +1,12 @@
 // Package spec holds a3s-box's domain types: what a user asks for, before
 // any of it touches a VM. It imports nothing else of a3s-box, so every
 // other package can share these types.
+//
+// A Box is one box; a Stack is a named set of boxes with the volumes and
+// networks they share, read from a stack file (Parse) or a compose file
+// (Load). The file format keeps compose's field names and accepts compose's
+// alternative spellings; its JSON form (MarshalJSON of these types) is the
+// canonical one a3s-box keeps on disk.
 package spec
 
 // Box is the desired configuration of one box: the same whether it comes
@@ -11,11 +17,16 @@ type Box struct {
 	Name  string `json:"name,omitempty"`
 	Image string `json:"image"`
 	// Entrypoint overrides the image's ENTRYPOINT when non-nil; an empty
-	// slice clears it (Docker's --entrypoint "").
-	Entrypoint []string `json:"entrypoint,omitempty"`
+	// slice clears it (Docker's --entrypoint ""). Not omitempty: an empty
+	// slice must survive a round trip through JSON.
+	Entrypoint []string `json:"entrypoint"`
 	// Command overrides the image's CMD when non-empty.
-	Command    []string `json:"command,omitempty"`
-	Env        []string `json:"environment,omitempty"` // KEY=VALUE, applied over the image's
+	Command []string `json:"command,omitempty"`
+	Env     []string `json:"environment,omitempty"` // KEY=VALUE, applied over the image's
+	// EnvFile lists the env files a stack named for this box, as written.
+	// Loading a stack reads them into Env (ahead of the variables written
+	// in the stack itself), so consumers of a loaded Box use Env alone.
+	EnvFile    []string `json:"env_file,omitempty"`
 	WorkingDir string   `json:"working_dir,omitempty"`
 	User       string   `json:"user,omitempty"`
 	Hostname   string   `json:"hostname,omitempty"`
@@ -39,4 +50,22 @@ type Box struct {
 	// StopGracePeriod is how long stop waits before SIGKILL; nil means
 	// Docker's 10 seconds.
 	StopGracePeriod *Duration `json:"stop_grace_period,omitempty"`
+
+	// Ports are published on the host, one entry per port (a range in a
+	// file becomes one entry per port).
+	Ports []Port `json:"ports,omitempty"`
+	// Volumes are the named volumes and bind mounts, in file order.
+	Volumes []Mount `json:"volumes,omitempty"`
+	Tmpfs   []Tmpfs `json:"tmpfs,omitempty"`
+	// Networks the box joins; none means the stack's default network.
+	Networks  []NetworkAttachment `json:"networks,omitempty"`
+	DependsOn []Dependency        `json:"depends_on,omitempty"`
+	// DNS servers for the box's /etc/resolv.conf, as IP addresses.
+	DNS []string `json:"dns,omitempty"`
+	// ExtraHosts are added to the box's /etc/hosts, each "HOST:IP" as
+	// Docker's --add-host writes it.
+	ExtraHosts []string `json:"extra_hosts,omitempty"`
+	// Init runs a minimal init that forwards signals and reaps zombies as
+	// the parent of the main process (Docker's --init).
+	Init bool `json:"init,omitempty"`
 }

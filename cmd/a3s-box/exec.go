@@ -72,7 +72,7 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	// directory unless told otherwise, as Docker's exec does.
 	ex := &proto.Exec{
 		Args: fs.Args()[1:],
-		Env:  runtime.MergeEnv(b.Main.Env, env),
+		Env:  spec.MergeEnv(b.Main.Env, env),
 		Dir:  b.Main.Dir,
 		User: b.Main.User,
 	}
