@@ -173,13 +173,10 @@ demo: deps build
 	A3S_BOX_ROOT=$$root $(OUT)/a3s-box run --rm $$addr/test/busybox:1 hello
 
 # bench compares `a3s-box run --rm IMAGE true` with a bare QEMU boot of the
-<<<<<<< HEAD
-# same kernel and initramfs to guest ready (RUNS=N for more samples), and
-# measures idle boxes' supervisors: memory and CPU beside the VMM's memory.
-=======
-# same kernel and initramfs to guest ready (RUNS=N for more samples), then
-# times the planner's no-op reconcile of 200 boxes.
->>>>>>> stack
+# same kernel and initramfs to guest ready (RUNS=N for more samples);
+# measures idle boxes' supervisors (memory and CPU beside the VMM's memory)
+# and exec's round trip; then times the planner's no-op reconcile of 200
+# boxes.
 RUNS ?= 7
 # IDLE is the window over which supervisors' idle CPU use is measured.
 IDLE ?= 60s
@@ -187,9 +184,6 @@ bench: deps build
 	$(GO) build -o $(OUT)/testregistry ./cmd/testregistry
 	$(GO) build -o $(OUT)/bootbench ./cmd/bootbench
 	$(OUT)/bootbench --dir $(OUT) --runs $(RUNS)
-<<<<<<< HEAD
 	$(GO) build -o $(OUT)/supbench ./cmd/supbench
 	$(OUT)/supbench --dir $(OUT) --idle $(IDLE)
-=======
 	$(GO) test -run '^$$' -bench . -benchmem ./reconcile
->>>>>>> stack

@@ -1,0 +1,55 @@
+package reconcile
+
+import (
+	"github.com/a3s-box/a3s-box/runtime"
+)
+
+// Labels a3s-box sets on the boxes it makes for a stack: what ties a
+// runtime box back to its place in the desired state. The compose labels
+// let `ps --filter label=com.docker.compose.project=...` work as with
+// Docker.
+const (
+	LabelStack   = "a3s-box.stack"
+	LabelBox     = "a3s-box.box"
+	LabelHash    = "a3s-box.config-hash"
+	LabelProject = "com.docker.compose.project"
+	LabelService = "com.docker.compose.service"
+)
+
+// BoxName is the runtime name of a stack's box, compose's
+// <project>-<service>-<n>.
+func BoxName(stack, box string) string { return stack + "-" + box + "-1" }
+
+// Observe reports the runtime's boxes of the named stacks (all stacks when
+// stacks is nil) as the planner takes them.
+func Observe(rt *runtime.Runtime, stacks map[string]bool) ([]ObservedBox, error) {
+	boxes, err := rt.Boxes()
+	if err != nil {
+		return nil, err
+	}
+	var out []ObservedBox
+	for _, b := range boxes {
+		stack, ok := b.Spec.Labels[LabelStack]
+		if !ok || (stacks != nil && !stacks[stack]) {
+			continue
+		}
+		out = append(out, observed(b))
+	}
+	return out, nil
+}
+
+func observed(b *runtime.Box) ObservedBox {
+	state := b.State.Status
+	switch state {
+	case runtime.StatusPaused, runtime.StatusRestarting:
+		// The box's supervisor has it in hand.
+		state = runtime.StatusRunning
+	case runtime.StatusRemoving, runtime.StatusDead:
+		state = runtime.StatusExited
+	}
+	return ObservedBox{
+		Stack: b.Spec.Labels[LabelStack], Name: b.Spec.Labels[LabelBox], ID: b.ID,
+		Hash: b.Spec.Labels[LabelHash], State: state, ExitCode: b.State.ExitCode,
+		Restart: b.Spec.Restart, StoppedByUser: b.State.ManualStop,
+	}
+}
