@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string, progress io.Writ
 	if progress != nil {
 		fmt.Fprintf(progress, "Unable to find image '%s' locally\n", ref)
 	}
-	return r.Images.Pull(ctx, ref, image.PullOptions{Insecure: r.Config.Insecure, Progress: progress})
+	return r.Images.Pull(ctx, ref, image.PullOptions{Insecure: r.Config.Insecure, Progress: image.LineProgress(progress)})
 }
 
 // Run creates a box from b and runs it in the foreground to its end. It
@@ -68,6 +69,9 @@ func (r *Runtime) Run(ctx context.Context, b *spec.Box, img *image.Image, rio Ru
 	cpus, mem, err := resources(b)
 	if err != nil {
 		return 0, err
+	}
+	if f := img.File; f != nil && (f.OS != "" && f.OS != image.Platform.OS || f.Architecture != "" && f.Architecture != image.Platform.Architecture) {
+		return 0, fmt.Errorf("image %s is %s/%s: a3s-box boots %s/%s", cmp.Or(img.Ref, img.ID.String()), f.OS, f.Architecture, image.Platform.OS, image.Platform.Architecture)
 	}
 	rootfs, err := r.Images.Rootfs(ctx, img)
 	if err != nil {
