@@ -8,7 +8,7 @@ VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo
 
 # Debian packages a3s-box needs at build and run time. dpkg (dpkg-deb),
 # apt, util-linux (flock) and gzip are essential packages and always there.
-DEB_PACKAGES := qemu-system-x86 e2fsprogs kmod busybox-static ca-certificates xz-utils
+DEB_PACKAGES := qemu-system-x86 e2fsprogs kmod busybox-static ca-certificates xz-utils skopeo
 # (other targets append the packages only they need here)
 
 # The kernel cache holds one directory per kernel release and `current`, a
@@ -153,7 +153,7 @@ test: deps build
 
 # fuzz runs each fuzz target briefly; FUZZTIME=5m for a longer hunt.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./spec:FuzzParse
+FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
@@ -173,17 +173,21 @@ demo: deps build
 	A3S_BOX_ROOT=$$root $(OUT)/a3s-box run --rm $$addr/test/busybox:1 hello
 
 # bench compares `a3s-box run --rm IMAGE true` with a bare QEMU boot of the
-# same kernel and initramfs to guest ready (RUNS=N for more samples);
-# measures idle boxes' supervisors (memory and CPU beside the VMM's memory)
-# and exec's round trip; then times the planner's no-op reconcile of 200
-# boxes.
+# same kernel and initramfs to guest ready (RUNS=N for more samples); pull
+# + rootfs build of a 200 MiB, 24-layer image against skopeo copy + tar +
+# mkfs.ext4 -d, and a second pull (IMAGE_RUNS=N); idle boxes' supervisors
+# (memory and CPU beside the VMM's memory) and exec's round trip; then the
+# planner's no-op reconcile of 200 boxes.
 RUNS ?= 7
+IMAGE_RUNS ?= 3
 # IDLE is the window over which supervisors' idle CPU use is measured.
 IDLE ?= 60s
 bench: deps build
 	$(GO) build -o $(OUT)/testregistry ./cmd/testregistry
 	$(GO) build -o $(OUT)/bootbench ./cmd/bootbench
+	$(GO) build -o $(OUT)/imagebench ./cmd/imagebench
 	$(OUT)/bootbench --dir $(OUT) --runs $(RUNS)
+	$(OUT)/imagebench --dir $(OUT) --runs $(IMAGE_RUNS)
 	$(GO) build -o $(OUT)/supbench ./cmd/supbench
 	$(OUT)/supbench --dir $(OUT) --idle $(IDLE)
 	$(GO) test -run '^$$' -bench . -benchmem ./reconcile

@@ -41,7 +41,7 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string, progress io.Writ
 	if progress != nil {
 		fmt.Fprintf(progress, "Unable to find image '%s' locally\n", ref)
 	}
-	return r.Images.Pull(ctx, ref, image.PullOptions{Insecure: r.Config.Insecure, Progress: progress})
+	return r.Images.Pull(ctx, ref, image.PullOptions{Insecure: r.Config.Insecure, Progress: image.LineProgress(progress)})
 }
 
 func resources(b *spec.Box) (cpus, memMiB int, err error) {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -25,6 +26,9 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 		if _, err := ParseSignal(b.StopSignal); err != nil {
 			return nil, fmt.Errorf("invalid stop signal: %w", err)
 		}
+	}
+	if f := img.File; f != nil && (f.OS != "" && f.OS != image.Platform.OS || f.Architecture != "" && f.Architecture != image.Platform.Architecture) {
+		return nil, fmt.Errorf("image %s is %s/%s: a3s-box boots %s/%s", cmp.Or(img.Ref, img.ID.String()), f.OS, f.Architecture, image.Platform.OS, image.Platform.Architecture)
 	}
 	rootfs, err := r.Images.Rootfs(ctx, img)
 	if err != nil {

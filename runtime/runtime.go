@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg *Config) (*Runtime, error) {
 		return nil, err
 	}
 	r.Accel = accel
-	images, err := image.Open(filepath.Join(r.root, "images"))
+	images, err := OpenImages(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -94,20 +94,7 @@ func command(ctx context.Context, root string, args ...string) *exec.Cmd {
 
 func a3sIn(t *testing.T, root string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := command(ctx, root, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("a3s-box %v: %v", args, err)
-	}
-	return r
+	return call{root: root}.run(t, args...)
 }
 
 func a3s(t *testing.T, args ...string) result {

@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,29 +10,6 @@ import (
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/NAME.golden.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
-	}
-}
 
 // goldenBoxes are fixed boxes in every state ps shows.
 func goldenBoxes(now time.Time) []*runtime.Box {
@@ -90,7 +64,7 @@ func TestGoldenPS(t *testing.T) {
 		if err := l.print(rows); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, tt.name, out.Bytes())
+		golden(t, tt.name+".golden", out.Bytes())
 	}
 }
 
@@ -102,7 +76,7 @@ func TestGoldenInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "inspect", append(out, '\n'))
+	golden(t, "inspect.golden", append(out, '\n'))
 }
 
 func TestGoldenEvents(t *testing.T) {
@@ -116,5 +90,5 @@ func TestGoldenEvents(t *testing.T) {
 		b, _ := json.Marshal(e)
 		out.Write(append(b, '\n'))
 	}
-	golden(t, "events", out.Bytes())
+	golden(t, "events.golden", out.Bytes())
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/template"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
@@ -91,11 +90,9 @@ func writeFormatted(c *cli, format string, v any) error {
 	if format == "json" || format == "{{json .}}" {
 		return json.NewEncoder(c.stdout).Encode(v)
 	}
-	t, err := template.New("format").Funcs(template.FuncMap{
-		"json": func(x any) (string, error) { b, err := json.Marshal(x); return string(b), err },
-	}).Parse(format)
+	t, err := parseTemplate(format)
 	if err != nil {
-		return fmt.Errorf("template parsing error: %w", err)
+		return err
 	}
 	if err := t.Execute(c.stdout, v); err != nil {
 		return fmt.Errorf("template: %w", err)

@@ -65,13 +65,6 @@ func boxError(ref string, err error) error {
 	return err
 }
 
-func needArgs(fs interface{ NArg() int }, name string, n int) error {
-	if fs.NArg() < n {
-		return fmt.Errorf("'a3s-box %s' requires at least %d argument.\nSee 'a3s-box %s --help'.", name, n, name)
-	}
-	return nil
-}
-
 func startVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("start", "start [OPTIONS] BOX [BOX...]", "Start one or more stopped boxes")
 	attach := fs.BoolP("attach", "a", false, "Attach STDOUT/STDERR and forward signals")

@@ -137,9 +137,3 @@ func (t *terminal) close() {
 	close(t.winch)
 	_ = term.Restore(t.fd, t.restore)
 }
-
-// isTerminal reports whether r is a terminal.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}

@@ -1,7 +1,9 @@
 package image
 
 import (
+	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,20 +52,40 @@ func (s *Store) hasBlob(h v1.Hash) bool {
 // renamed into place, so a blob path never holds partial or wrong bytes,
 // and two processes writing the same blob both succeed.
 func (s *Store) writeBlob(h v1.Hash, size int64, r io.Reader) error {
-	final, err := s.blobPath(h)
-	if err != nil {
+	if _, err := validHash(h); err != nil {
 		return err
 	}
-	hasher, err := v1.Hasher(h.Algorithm)
+	_, _, err := s.putBlob(h.Algorithm, &h, size, r)
+	return err
+}
+
+// storeBlob stores r's content under its own sha256 digest, which it
+// returns with the content's size.
+func (s *Store) storeBlob(r io.Reader) (v1.Hash, int64, error) {
+	return s.putBlob("sha256", nil, -1, r)
+}
+
+// ErrDigestMismatch is content that does not hash to the digest it came
+// under.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
+// mismatchError is an ErrDigestMismatch saying what the content hashed to.
+type mismatchError struct{ want, got v1.Hash }
+
+func (e *mismatchError) Error() string {
+	return fmt.Sprintf("digest mismatch: the content of %s has digest %s", e.want, e.got)
+}
+
+func (e *mismatchError) Is(target error) bool { return target == ErrDigestMismatch }
+
+func (s *Store) putBlob(algo string, want *v1.Hash, size int64, r io.Reader) (v1.Hash, int64, error) {
+	hasher, err := v1.Hasher(algo)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return err
+		return v1.Hash{}, 0, err
 	}
 	f, err := os.CreateTemp(s.path(tmpDir), "blob-*")
 	if err != nil {
-		return err
+		return v1.Hash{}, 0, err
 	}
 	ok := false
 	defer func() {
@@ -72,30 +94,76 @@ func (s *Store) writeBlob(h v1.Hash, size int64, r io.Reader) error {
 			os.Remove(f.Name())
 		}
 	}()
+	what := "blob"
+	if want != nil {
+		what = "blob " + want.String()
+	}
 	if size >= 0 {
 		r = io.LimitReader(r, size+1)
 	}
 	n, err := io.Copy(io.MultiWriter(f, hasher), r)
+	if err != nil && size >= 0 {
+		return v1.Hash{}, 0, fmt.Errorf("transfer ended after %d of %d bytes: %w", n, size, err)
+	}
 	if err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
+		return v1.Hash{}, 0, fmt.Errorf("write %s: %w", what, err)
 	}
 	if size >= 0 && n != size {
-		return fmt.Errorf("write blob %s: got %d bytes, want %d", h, n, size)
+		return v1.Hash{}, 0, fmt.Errorf("write %s: got %d bytes, want %d", what, n, size)
 	}
-	if got := hex.EncodeToString(hasher.Sum(nil)); got != h.Hex {
-		return fmt.Errorf("write blob %s: content has digest %s:%s", h, h.Algorithm, got)
+	h := v1.Hash{Algorithm: algo, Hex: hex.EncodeToString(hasher.Sum(nil))}
+	if want != nil && h != *want {
+		return v1.Hash{}, 0, &mismatchError{want: *want, got: h}
+	}
+	final, err := s.blobPath(h)
+	if err != nil {
+		return v1.Hash{}, 0, err
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return v1.Hash{}, 0, err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
+		return v1.Hash{}, 0, fmt.Errorf("write %s: %w", what, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
+		return v1.Hash{}, 0, fmt.Errorf("write %s: %w", what, err)
 	}
 	if err := os.Rename(f.Name(), final); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
+		return v1.Hash{}, 0, fmt.Errorf("write %s: %w", what, err)
 	}
 	ok = true
-	return nil
+	return h, n, nil
+}
+
+// readBlob returns a stored blob's content (small ones only: manifests and
+// configs).
+func (s *Store) readBlob(d v1.Hash) ([]byte, error) {
+	p, err := s.blobPath(d)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxMetadata+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMetadata {
+		return nil, fmt.Errorf("blob %s is larger than %d MiB", d, maxMetadata>>20)
+	}
+	return b, nil
+}
+
+// storeJSON stores v, marshalled, as a blob.
+func (s *Store) storeJSON(v any) (v1.Hash, int64, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v1.Hash{}, 0, err
+	}
+	return s.storeBlob(bytes.NewReader(b))
 }
 
 // syncBlobs makes renamed blobs durable before an index names them.

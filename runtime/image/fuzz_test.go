@@ -45,3 +45,50 @@ func FuzzFlatten(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoad feeds arbitrary archives to Load: it may refuse them, never
+// panic, and a refused archive leaves no image, name or blob behind.
+func FuzzLoad(f *testing.F) {
+	ctx := context.Background()
+	seed := openStoreF(f)
+	rootfs, err := it.Tar([]it.Entry{it.Dir("etc", 0o755), it.File("etc/hostname", 0o644, "box\n")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := seed.Import(ctx, bytes.NewReader(rootfs), ImportOptions{Ref: "seed:1", Source: "-"}); err != nil {
+		f.Fatal(err)
+	}
+	var saved bytes.Buffer
+	if err := seed.Save(ctx, &saved, []string{"seed:1"}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(saved.Bytes())
+	f.Add(saved.Bytes()[:saved.Len()/2])
+	f.Add([]byte("not a tar stream"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := s.Load(ctx, bytes.NewReader(data))
+		if err != nil {
+			if entries, _ := os.ReadDir(s.path("blobs", "sha256")); len(entries) != 0 {
+				t.Fatalf("a refused archive left %d blobs", len(entries))
+			}
+			return
+		}
+		for _, n := range loaded.Names {
+			if _, err := s.Get(ctx, n); err != nil {
+				t.Fatalf("loaded %s, then: %v", n, err)
+			}
+		}
+	})
+}
+
+func openStoreF(f *testing.F) *Store {
+	s, err := Open(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	return s
+}

@@ -8,15 +8,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -25,8 +28,11 @@ type PullOptions struct {
 	// Insecure lists registries (host or host:port) that may be reached
 	// over plain HTTP. Loopback registries always may.
 	Insecure []string
-	// Progress, when set, receives Docker-style progress lines.
-	Progress io.Writer
+	// Progress, when set, shows the pull.
+	Progress Progress
+	// Platform picks the image of a multi-platform index; nil means the
+	// platform a3s-box boots, linux/amd64.
+	Platform *v1.Platform
 }
 
 // Network bounds: an unreachable registry fails within seconds, a stalled
@@ -38,12 +44,13 @@ const (
 	parallelLayers        = 3
 )
 
-// platform is what a3s-box boots: the guest is an x86-64 Linux VM.
-var platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+// Platform is what a3s-box boots: the guest is an x86-64 Linux VM.
+var Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
 
 // Pull fetches ref from its registry into the store and names it ref.
-// Credentials come from the Docker config file ($DOCKER_CONFIG), anonymous
-// otherwise; an index resolves to its linux/amd64 image.
+// Credentials come from the Docker config file ($DOCKER_CONFIG) and its
+// credential helpers, anonymous otherwise; an index resolves to the
+// requested platform's image.
 func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image, error) {
 	r, err := parseRef(ref)
 	if err != nil {
@@ -51,9 +58,59 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	}
 	img, err := s.pull(ctx, r, opts)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", ref, err)
+		return nil, fmt.Errorf("pull %s: %w", Familiar(canonical(r)), describe(err))
 	}
 	return img, nil
+}
+
+// PullAllTags pulls every tag of repo, as `docker pull --all-tags`.
+func (s *Store) PullAllTags(ctx context.Context, repo string, opts PullOptions) ([]*Image, error) {
+	r, err := parseRef(repo)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := r.(name.Tag); !ok || strings.Contains(repo, "@") || hasExplicitTag(repo) {
+		return nil, fmt.Errorf("tag can't be used with --all-tags/-a")
+	}
+	rc, err := s.remoteRepo(r, opts.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	rt := newTransport(opts.Insecure)
+	defer rt.next.CloseIdleConnections()
+	tags, err := remote.List(rc, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(rt))
+	if err != nil {
+		return nil, fmt.Errorf("list tags of %s: %w", Familiar(repoName(rc)), describe(err))
+	}
+	if len(tags) == 0 {
+		return nil, fmt.Errorf("list tags of %s: the repository has no tags", Familiar(repoName(rc)))
+	}
+	sort.Strings(tags)
+	var imgs []*Image
+	for _, t := range tags {
+		img, err := s.pull(ctx, rc.Tag(t), opts)
+		if err != nil {
+			return imgs, fmt.Errorf("pull %s:%s: %w", Familiar(repoName(rc)), t, describe(err))
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, nil
+}
+
+// hasExplicitTag reports whether a user's reference spells out a tag.
+func hasExplicitTag(ref string) bool {
+	i := strings.LastIndex(ref, ":")
+	return i > strings.LastIndex(ref, "/")
+}
+
+// remoteRepo is r's repository, marked insecure when the user listed its
+// registry.
+func (s *Store) remoteRepo(r name.Reference, insecure []string) (name.Repository, error) {
+	repo := r.Context()
+	if insecureListed(repo.RegistryStr(), insecure) {
+		return name.NewRepository(repo.Name(), name.Insecure)
+	}
+	return repo, nil
 }
 
 func (s *Store) pull(ctx context.Context, r name.Reference, opts PullOptions) (*Image, error) {
@@ -63,6 +120,30 @@ func (s *Store) pull(ctx context.Context, r name.Reference, opts PullOptions) (*
 			return nil, err
 		}
 	}
+	platform := Platform
+	if opts.Platform != nil {
+		platform = *opts.Platform
+	}
+	// Blobs are written unnamed until the manifest is tagged: hold off a
+	// concurrent removal of unnamed blobs, and remove this pull's own
+	// when it fails.
+	gc, err := statefile.AcquireShared(ctx, s.path(gcLock))
+	if err != nil {
+		return nil, err
+	}
+	img, err := s.fetch(ctx, r, platform, opts)
+	gc.Release()
+	if err != nil {
+		s.collectQuietly()
+		return nil, err
+	}
+	return img, nil
+}
+
+// fetch downloads r's manifest, config and missing layers and tags it.
+func (s *Store) fetch(ctx context.Context, r name.Reference, platform v1.Platform, opts PullOptions) (*Image, error) {
+	p := orNoProgress(opts.Progress)
+	full := canonical(r)
 	rt := newTransport(opts.Insecure)
 	defer rt.next.CloseIdleConnections()
 	remoteImg, err := remote.Image(r,
@@ -91,20 +172,30 @@ func (s *Store) pull(ctx context.Context, r name.Reference, opts PullOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	p := &progress{w: opts.Progress}
-	p.printf("%s: Pulling from %s\n", r.Identifier(), r.Context().RepositoryStr())
+	rawConfig, err := remoteImg.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPlatform(rawConfig, platform); err != nil {
+		return nil, err
+	}
+	p.Printf("%s: Pulling from %s\n", r.Identifier(), r.Context().RepositoryStr())
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallelLayers)
-	fetched := false
-	var mu sync.Mutex
+	var fetched atomic.Bool
 	for _, desc := range m.Layers {
-		short := shortID(desc.Digest)
+		lp := p.Layer(ShortID(desc.Digest), desc.Size)
 		if s.hasBlob(desc.Digest) {
-			p.printf("%s: Already exists\n", short)
+			lp.Done("Already exists")
 			continue
 		}
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer func() {
+				if err != nil {
+					lp.Abort()
+				}
+			}()
 			if err := gctx.Err(); err != nil {
 				return err
 			}
@@ -114,23 +205,19 @@ func (s *Store) pull(ctx context.Context, r name.Reference, opts PullOptions) (*
 			}
 			rc, err := layer.Compressed()
 			if err != nil {
-				return fmt.Errorf("layer %s: %w", desc.Digest, err)
+				return fmt.Errorf("layer %s: %w", ShortID(desc.Digest), err)
 			}
 			defer rc.Close()
-			if err := s.writeBlob(desc.Digest, desc.Size, rc); err != nil {
-				return err
+			if err := s.writeBlob(desc.Digest, desc.Size, lp.Reader(rc)); err != nil {
+				return fmt.Errorf("layer %s: %w", ShortID(desc.Digest), err)
 			}
-			mu.Lock()
-			fetched = true
-			mu.Unlock()
-			p.printf("%s: Pull complete\n", short)
+			fetched.Store(true)
+			lp.Done("Pull complete")
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	rawConfig, err := remoteImg.RawConfigFile()
+	err = g.Wait()
+	p.Wait()
 	if err != nil {
 		return nil, err
 	}
@@ -148,40 +235,74 @@ func (s *Store) pull(ctx context.Context, r name.Reference, opts PullOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	upToDate := !fetched && refs.Refs[r.Name()] == digest
+	upToDate := !fetched.Load() && refs.Refs[full] == digest
 	desc := v1.Descriptor{MediaType: mediaType, Size: int64(len(rawManifest)), Digest: digest}
-	if err := s.tag(ctx, r.Name(), desc); err != nil {
+	if err := s.tag(ctx, full, desc); err != nil {
 		return nil, err
 	}
-	p.printf("Digest: %s\n", digest)
+	p.Printf("Digest: %s\n", digest)
 	if upToDate {
-		p.printf("Status: Image is up to date for %s\n", r.Name())
+		p.Printf("Status: Image is up to date for %s\n", Familiar(full))
 	} else {
-		p.printf("Status: Downloaded newer image for %s\n", r.Name())
+		p.Printf("Status: Downloaded newer image for %s\n", Familiar(full))
 	}
-	return s.load(r.Name(), digest)
+	return s.load(full, digest)
 }
 
-// shortID is Docker's 12-hex-digit abbreviation of a digest.
-func shortID(h v1.Hash) string {
-	if len(h.Hex) > 12 {
-		return h.Hex[:12]
+// checkPlatform refuses an image built for another platform than the one
+// asked for: a registry serving a single-platform manifest has no index
+// to choose from, and Docker refuses such a pull too.
+func checkPlatform(rawConfig []byte, want v1.Platform) error {
+	cf, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
-	return h.Hex
+	if cf.OS == "" && cf.Architecture == "" {
+		return nil
+	}
+	if cf.OS != want.OS || cf.Architecture != want.Architecture {
+		return fmt.Errorf("image is %s/%s, not the requested %s/%s", cf.OS, cf.Architecture, want.OS, want.Architecture)
+	}
+	return nil
 }
 
-type progress struct {
-	mu sync.Mutex
-	w  io.Writer
+// describe shortens a registry error to its first line: go-containerregistry
+// appends the response's detail maps, which say nothing more to a user.
+func describe(err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			detail := strings.TrimPrefix(strings.TrimPrefix(firstLine(te), "unauthorized"), ": ")
+			if detail == "" || strings.HasPrefix(detail, "HEAD ") || strings.HasPrefix(detail, "GET ") {
+				detail = "the registry answered " + http.StatusText(te.StatusCode)
+			}
+			return fmt.Errorf("%w: %s (credentials come from the Docker config file and its helpers)", ErrUnauthorized, detail)
+		case http.StatusNotFound:
+			return fmt.Errorf("not found in the registry: %s", firstLine(te))
+		}
+		return fmt.Errorf("registry answered %d %s: %s", te.StatusCode, http.StatusText(te.StatusCode), firstLine(te))
+	}
+	return err
 }
 
-func (p *progress) printf(format string, args ...any) {
-	if p.w == nil {
-		return
+// ErrUnauthorized is a registry refusing the pull or push for want of
+// (valid) credentials.
+var ErrUnauthorized = errors.New("unauthorized")
+
+func firstLine(te *transport.Error) string {
+	if len(te.Errors) > 0 {
+		d := te.Errors[0]
+		code := strings.ReplaceAll(strings.ToLower(string(d.Code)), "_", " ")
+		if d.Message != "" {
+			return code + ": " + d.Message
+		}
+		return code
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, format, args...)
+	if te.Request != nil {
+		return te.Request.Method + " " + te.Request.URL.Path
+	}
+	return http.StatusText(te.StatusCode)
 }
 
 // retryable retries network failures in the middle of a transfer and

@@ -109,12 +109,12 @@ func (s *Store) flatten(ctx context.Context, img *Image, dir string) error {
 		}
 		rc, err := l.Uncompressed()
 		if err != nil {
-			return fmt.Errorf("layer %d (%s): %w", i+1, shortID(d), err)
+			return fmt.Errorf("layer %d (%s): %w", i+1, ShortID(d), err)
 		}
 		err = f.apply(ctx, rc)
 		rc.Close()
 		if err != nil {
-			return fmt.Errorf("layer %d (%s): %w", i+1, shortID(d), err)
+			return fmt.Errorf("layer %d (%s): %w", i+1, ShortID(d), err)
 		}
 	}
 	return f.finish()

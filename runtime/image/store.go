@@ -6,12 +6,15 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync/atomic"
 
 	"github.com/a3s-box/a3s-box/runtime/statefile"
@@ -25,11 +28,13 @@ import (
 //	oci-layout, index.json, blobs/   the OCI image layout
 //	refs.json                        reference -> manifest digest
 //	lock                             serialises writers of index.json and refs.json
+//	gc.lock                          shared by writers of blobs, exclusive for removing them
 //	rootfs/<algo>-<hex>.ext4         one read-only root filesystem per manifest
 //	tmp/                             blobs and root filesystems being written
 const (
 	refsFile  = "refs.json"
 	lockFile  = "lock"
+	gcLock    = "gc.lock"
 	tmpDir    = "tmp"
 	rootfsDir = "rootfs"
 )
@@ -46,15 +51,33 @@ type Store struct {
 	// free disk space bounds it further.
 	MaxExtractBytes int64
 
+	// InUse lists the boxes and the images they were created from, so
+	// that an image a box needs is neither removed unforced nor has its
+	// root filesystem deleted. Nil means no boxes.
+	InUse func() ([]BoxImage, error)
+
 	builds atomic.Int64 // root filesystems this Store built (read by tests)
+}
+
+// BoxImage is a box and the image it was created from.
+type BoxImage struct {
+	Box    string  // box ID
+	Digest v1.Hash // manifest digest
+	ID     v1.Hash // image ID (config digest)
 }
 
 // Image is an image held in the store.
 type Image struct {
-	Ref    string    // normalised reference, e.g. "127.0.0.1:5000/test/busybox:1"
+	Ref    string    // full reference it was found by, e.g. "docker.io/library/busybox:latest"; empty when found by ID
 	Digest v1.Hash   // manifest digest
 	ID     v1.Hash   // config digest, Docker's image ID
 	Config v1.Config // the image config's Env, Cmd, Entrypoint, WorkingDir, User ...
+
+	File     *v1.ConfigFile // the whole image config
+	Manifest *v1.Manifest
+	// Size is the image's content size: its config and (compressed)
+	// layers, what it occupies in the store.
+	Size int64
 }
 
 // refIndex is refs.json.
@@ -93,29 +116,108 @@ func emptyIndex() *v1.IndexManifest {
 	return &v1.IndexManifest{SchemaVersion: 2, MediaType: "application/vnd.oci.image.index.v1+json", Manifests: []v1.Descriptor{}}
 }
 
-// Get returns the image stored under ref, or ErrNotFound. It never
-// contacts a registry.
+// Get returns the image stored under ref (a reference, or an image ID as
+// Docker accepts one), or ErrNotFound. It never contacts a registry.
 func (s *Store) Get(ctx context.Context, ref string) (*Image, error) {
-	r, err := parseRef(ref)
+	found, err := s.find(ref)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.readRefs()
-	if err != nil {
-		return nil, err
-	}
-	d, ok := refs.Refs[r.Name()]
-	if !ok {
+	return s.load(found.ref, found.digests[0])
+}
+
+// found is what a user's name for an image matched.
+type found struct {
+	ref     string    // full reference, empty when matched by ID
+	digests []v1.Hash // manifests; several when an ID names more than one
+}
+
+// find resolves a user's name for an image the way Docker does: a
+// reference first, then a full or abbreviated image ID (config digest) or
+// manifest digest.
+func (s *Store) find(ref string) (*found, error) {
+	r, perr := parseRef(ref)
+	if perr == nil {
+		refs, err := s.readRefs()
+		if err != nil {
+			return nil, err
+		}
+		full := canonical(r)
+		if d, ok := refs.Refs[full]; ok {
+			return &found{ref: full, digests: []v1.Hash{d}}, nil
+		}
 		// repo@digest names a manifest the store may hold under another name.
-		dr, isDigest := r.(name.Digest)
-		if !isDigest {
-			return nil, notFound(ref)
-		}
-		if d, err = v1.NewHash(dr.DigestStr()); err != nil || !s.hasManifest(d) {
-			return nil, notFound(ref)
+		if dr, isDigest := r.(name.Digest); isDigest {
+			if d, err := v1.NewHash(dr.DigestStr()); err == nil && s.hasManifest(d) {
+				return &found{ref: full, digests: []v1.Hash{d}}, nil
+			}
 		}
 	}
-	return s.load(r.Name(), d)
+	if !idPattern.MatchString(ref) {
+		if perr != nil {
+			return nil, perr
+		}
+		return nil, notFound(ref)
+	}
+	ds, err := s.matchID(strings.TrimPrefix(ref, "sha256:"))
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, notFound(ref)
+	}
+	return &found{digests: ds}, nil
+}
+
+// idPattern is what may be an image ID or a prefix of one.
+var idPattern = regexp.MustCompile(`^(sha256:)?[0-9a-f]{1,64}$`)
+
+// matchID returns the manifests whose image ID (config digest) or own
+// digest starts with prefix. Distinct images sharing the prefix make it
+// ambiguous.
+func (s *Store) matchID(prefix string) ([]v1.Hash, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	var ds []v1.Hash
+	ids := map[v1.Hash]bool{}
+	for _, m := range idx.Manifests {
+		id, err := s.configDigest(m.Digest)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(id.Hex, prefix):
+			ids[id] = true
+		case strings.HasPrefix(m.Digest.Hex, prefix):
+			ids[m.Digest] = true
+		default:
+			continue
+		}
+		ds = append(ds, m.Digest)
+	}
+	if len(ids) > 1 {
+		return nil, fmt.Errorf("image ID %q is ambiguous: %d images match", prefix, len(ids))
+	}
+	return ds, nil
+}
+
+// configDigest reads manifest d's config digest.
+func (s *Store) configDigest(d v1.Hash) (v1.Hash, error) {
+	m, err := s.readManifest(d)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return m.Config.Digest, nil
+}
+
+func (s *Store) readManifest(d v1.Hash) (*v1.Manifest, error) {
+	b, err := s.readBlob(d)
+	if err != nil {
+		return nil, err
+	}
+	return v1.ParseManifest(bytes.NewReader(b))
 }
 
 // load reads the image with manifest digest d from the layout.
@@ -132,7 +234,11 @@ func (s *Store) load(ref string, d v1.Hash) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read image %s config: %w", ref, err)
 	}
-	return &Image{Ref: ref, Digest: d, ID: m.Config.Digest, Config: cfg.Config}, nil
+	size := m.Config.Size
+	for _, l := range m.Layers {
+		size += l.Size
+	}
+	return &Image{Ref: ref, Digest: d, ID: m.Config.Digest, Config: cfg.Config, File: cfg, Manifest: m, Size: size}, nil
 }
 
 func (s *Store) hasManifest(d v1.Hash) bool {
@@ -193,17 +299,14 @@ func (s *Store) update(ctx context.Context, change func(idx *v1.IndexManifest, r
 	return statefile.WriteJSON(s.path(refsFile), refs)
 }
 
-// tag records that ref names the manifest desc, whose blobs are stored.
+// tag records that ref names the manifest desc, whose blobs are stored;
+// an empty ref stores the manifest unnamed.
 func (s *Store) tag(ctx context.Context, ref string, desc v1.Descriptor) error {
 	return s.update(ctx, func(idx *v1.IndexManifest, refs *refIndex) error {
-		known := false
-		for _, m := range idx.Manifests {
-			known = known || m.Digest == desc.Digest
+		addToIndex(idx, desc)
+		if ref != "" {
+			refs.Refs[ref] = desc.Digest
 		}
-		if !known {
-			idx.Manifests = append(idx.Manifests, v1.Descriptor{MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest})
-		}
-		refs.Refs[ref] = desc.Digest
 		return nil
 	})
 }

@@ -86,7 +86,7 @@ func TestPullGetRootfs(t *testing.T) {
 		t.Fatalf("Get before pull: err = %v, want ErrNotFound", err)
 	}
 	var progress bytes.Buffer
-	img, err := s.Pull(ctx, ref, PullOptions{Progress: &progress})
+	img, err := s.Pull(ctx, ref, PullOptions{Progress: LineProgress(&progress)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestPullGetRootfs(t *testing.T) {
 	if strings.Join(img.Config.Cmd, " ") != "sh" || strings.Join(img.Config.Env, " ") != "PATH="+it.DefaultPath {
 		t.Fatalf("config %+v", img.Config)
 	}
-	for _, line := range []string{"1: Pulling from test/busybox", shortID(layerDigest) + ": Pull complete", "Digest: " + wantDigest.String(), "Status: Downloaded newer image for " + ref} {
+	for _, line := range []string{"1: Pulling from test/busybox", ShortID(layerDigest) + ": Pull complete", "Digest: " + wantDigest.String(), "Status: Downloaded newer image for " + ref} {
 		if !strings.Contains(progress.String(), line+"\n") {
 			t.Errorf("progress lacks %q:\n%s", line, progress.String())
 		}
@@ -170,7 +170,7 @@ func TestPullAgainIsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var progress bytes.Buffer
-	img, err := s.Pull(ctx, addr+"/test/busybox", PullOptions{Progress: &progress})
+	img, err := s.Pull(ctx, addr+"/test/busybox", PullOptions{Progress: LineProgress(&progress)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestPullAgainIsUpToDate(t *testing.T) {
 		t.Fatalf("shared layer downloaded again:\n%s", progress.String())
 	}
 	progress.Reset()
-	if _, err := s.Pull(ctx, addr+"/test/busybox:1", PullOptions{Progress: &progress}); err != nil {
+	if _, err := s.Pull(ctx, addr+"/test/busybox:1", PullOptions{Progress: LineProgress(&progress)}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(progress.String(), "Status: Image is up to date for "+addr+"/test/busybox:1\n") {

@@ -27,13 +27,24 @@ func open(path string) (*os.File, error) {
 
 // Acquire blocks until it holds an exclusive lock on path or ctx ends.
 func Acquire(ctx context.Context, path string) (*Lock, error) {
+	return acquire(ctx, path, unix.LOCK_EX)
+}
+
+// AcquireShared blocks until it holds a shared lock on path or ctx ends.
+// Shared holders exclude only an exclusive one: many processes doing
+// independent work against one that needs them all quiet.
+func AcquireShared(ctx context.Context, path string) (*Lock, error) {
+	return acquire(ctx, path, unix.LOCK_SH)
+}
+
+func acquire(ctx context.Context, path string, how int) (*Lock, error) {
 	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
 	delay := time.Millisecond
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		if err == nil {
 			return &Lock{f: f}, nil
 		}
