@@ -20,6 +20,11 @@ func (e *Executor) Reconcile(ctx context.Context, store *Store, name string, pru
 	if err != nil {
 		return nil, err
 	}
+	// A box whose supervisor died since the last look is repaired first,
+	// so that it is observed as exited and its policy applies.
+	if err := e.RT.Repair(ctx); err != nil {
+		return nil, err
+	}
 	observed, err := Observe(e.RT, map[string]bool{name: true})
 	if err != nil {
 		return nil, err

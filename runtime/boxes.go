@@ -160,7 +160,11 @@ func (r *Runtime) removeBox(id string) error {
 // it still runs (fenced by start time), is killed; the box is marked
 // exited, or removed when it was to be removed on exit, and the user is
 // told which.
-func (r *Runtime) repair(ctx context.Context) error {
+func (r *Runtime) repair(ctx context.Context) error { return r.Repair(ctx) }
+
+// Repair is the repair pass, for a long-lived caller (the watcher) that
+// must notice supervisors that died since it started.
+func (r *Runtime) Repair(ctx context.Context) error {
 	root, err := statefile.Acquire(ctx, r.rootLock())
 	if err != nil {
 		return err

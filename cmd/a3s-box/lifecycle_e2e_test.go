@@ -176,6 +176,13 @@ func TestRestartOnFailureCount(t *testing.T) {
 
 // vmmPID reads the box's VMM process from its state file.
 func vmmPID(t *testing.T, id string) int {
+	vmm, _ := boxPIDs(t, id)
+	return vmm
+}
+
+// boxPIDs reads the box's VMM and supervisor processes from its state
+// file.
+func boxPIDs(t *testing.T, id string) (vmm, supervisor int) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(e2e.root, "boxes", id, "state.json"))
 	if err != nil {
@@ -188,7 +195,7 @@ func vmmPID(t *testing.T, id string) int {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	return st.VMMPID
+	return st.VMMPID, st.SupervisorPID
 }
 
 func TestRestartAlwaysAfterVMKilled(t *testing.T) {
