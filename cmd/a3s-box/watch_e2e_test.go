@@ -85,4 +85,3 @@ func TestWatchDirectory(t *testing.T) {
 		t.Fatalf("watch log:\n%s", log.String())
 	}
 }
-
