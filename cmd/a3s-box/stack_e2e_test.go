@@ -61,9 +61,7 @@ func TestApplyStack(t *testing.T) {
 		t.Fatalf("apply: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 	// api waited for db to be healthy before it started.
-	dbHealthy := field(t, "st-db-1", "{{(index .State.Health.Log 0).End}}")
 	apiStarted := field(t, "st-api-1", "{{.State.StartedAt}}")
-	_ = dbHealthy
 	if got := field(t, "st-db-1", "{{.State.Health.Status}}"); got != "healthy" {
 		t.Fatalf("db is %s after apply --wait", got)
 	}
@@ -142,7 +140,7 @@ func TestApplyStack(t *testing.T) {
 // healthyTime is when a box's health check first passed.
 func healthyTime(t *testing.T, box string) string {
 	t.Helper()
-	out := field(t, box, `{{range .State.Health.Log}}{{if eq .ExitCode 0}}{{.End}}{{"\n"}}{{end}}{{end}}`)
+	out := field(t, box, `{{range .State.Health.Log}}{{if not .ExitCode}}{{println .End}}{{end}}{{end}}`)
 	lines := strings.Fields(out)
 	if len(lines) == 0 {
 		t.Fatalf("%s has no passing health check", box)
