@@ -165,7 +165,7 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 }
 
 // waitStack waits until every box of s runs, and is healthy where it has
-// a health check.
+// a health check, or has completed with status 0.
 func waitStack(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -175,7 +175,11 @@ func waitStack(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, timeout 
 			if err != nil {
 				return err
 			}
+			done := b.State.Status == runtime.StatusExited && !b.State.FinishedAt.IsZero() && b.State.ExitCode == 0
 			switch {
+			case done:
+				// A one-shot box (a migration) that completed is up as
+				// it will ever be.
 			case !b.State.Running():
 				pending = name + " is " + b.State.Status
 			case b.Health != nil && (b.State.Health == nil || b.State.Health.Status != runtime.HealthHealthy):
