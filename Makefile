@@ -176,8 +176,9 @@ demo: deps build
 # same kernel and initramfs to guest ready (RUNS=N for more samples); pull
 # + rootfs build of a 200 MiB, 24-layer image against skopeo copy + tar +
 # mkfs.ext4 -d, and a second pull (IMAGE_RUNS=N); idle boxes' supervisors
-# (memory and CPU beside the VMM's memory) and exec's round trip; then the
-# planner's no-op reconcile of 200 boxes.
+# (memory and CPU beside the VMM's memory) and exec's round trip; the
+# planner alone, then observe + plan of 200 boxes, the watcher's latency
+# and a 10-box apply against 10 boots one after another.
 RUNS ?= 7
 IMAGE_RUNS ?= 3
 # IDLE is the window over which supervisors' idle CPU use is measured.
@@ -191,3 +192,5 @@ bench: deps build
 	$(GO) build -o $(OUT)/supbench ./cmd/supbench
 	$(OUT)/supbench --dir $(OUT) --idle $(IDLE)
 	$(GO) test -run '^$$' -bench . -benchmem ./reconcile
+	$(GO) build -o $(OUT)/stackbench ./cmd/stackbench
+	$(OUT)/stackbench --dir $(OUT)
