@@ -710,3 +710,24 @@ func sha256sum(t *testing.T, p string) string {
 	s := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(s[:])
 }
+
+// TestImagePullFullDisk pulls into a store on a filesystem too small for
+// the image: one clear line, and the store as it was.
+func TestImagePullFullDisk(t *testing.T) {
+	needE2E(t)
+	root := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=640k", "a3s-full", root).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", root).Run() })
+	a3sIn(t, root, "images")
+	before := storeState(t, root)
+	r := a3sIn(t, root, "pull", e2e.image)
+	failsWith(t, r, 1, "no space left on device")
+	if after := storeState(t, root); after != before {
+		t.Fatalf("the store changed:\n%s\n---\n%s", before, after)
+	}
+	if r := a3sIn(t, root, "images", "-q"); r.code != 0 || r.stdout != "" {
+		t.Fatalf("images after the failed pull: code %d stdout %q", r.code, r.stdout)
+	}
+}
