@@ -1,6 +1,9 @@
 package reconcile
 
 import (
+	"context"
+	"errors"
+
 	"github.com/a3s-box/a3s-box/runtime"
 )
 
@@ -52,4 +55,34 @@ func observed(b *runtime.Box) ObservedBox {
 		Hash: b.Spec.Labels[LabelHash], State: state, ExitCode: b.State.ExitCode,
 		Restart: b.Spec.Restart, StoppedByUser: b.State.ManualStop,
 	}
+}
+
+// Owner names the stack and stack box a runtime box was made for; ok is
+// false for a box made by an imperative verb.
+func Owner(b *runtime.Box) (stack, box string, ok bool) {
+	stack, ok = b.Spec.Labels[LabelStack]
+	return stack, b.Spec.Labels[LabelBox], ok
+}
+
+// SetStopped records in a box's stack that a user stopped (or started)
+// it, so that a later reconcile keeps it so rather than undoing the
+// user's stop. A box that belongs to no stored stack is left alone.
+func SetStopped(ctx context.Context, store *Store, b *runtime.Box, stopped bool) error {
+	stack, name, ok := Owner(b)
+	if !ok {
+		return nil
+	}
+	if _, err := store.Get(stack); errors.Is(err, ErrNoStack) {
+		return nil
+	}
+	_, err := store.Update(ctx, stack, func(r *StackRecord) error {
+		if _, ok := r.Stack.Boxes[name]; !ok {
+			return nil
+		}
+		e := r.Boxes[name]
+		e.Stopped = stopped
+		r.Boxes[name] = e
+		return nil
+	})
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/spf13/pflag"
 )
@@ -109,7 +110,7 @@ func startVerb(ctx context.Context, c *cli, args []string) error {
 		if err := rt.Start(ctx, b.ID, false); err != nil {
 			return err
 		}
-		return nil
+		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b, false)
 	})
 }
 
@@ -170,7 +171,12 @@ func stopVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	return c.eachBox(ctx, o.fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		return stopBox(ctx, rt, b, o.timeout, o.sig)
+		if err := stopBox(ctx, rt, b, o.timeout, o.sig); err != nil {
+			return err
+		}
+		// A stop is an edit of the desired state: a reconcile (watch's
+		// resync, the next apply of another change) keeps it stopped.
+		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b, true)
 	})
 }
 

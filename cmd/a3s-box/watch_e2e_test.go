@@ -43,6 +43,19 @@ func TestWatchDirectory(t *testing.T) {
 	})
 	second := field(t, "wst-app-1", "{{.Id}}")
 
+	// A stop by hand is an edit of the desired state: resyncs keep the
+	// box stopped until a start.
+	if r := a3s(t, "stop", "-t", "1", "wst-app-1"); r.code != 0 {
+		t.Fatalf("stop: %s", r.stderr)
+	}
+	time.Sleep(5 * time.Second) // two resyncs
+	if got := field(t, "wst-app-1", "{{.State.Status}}"); got != "exited" {
+		t.Fatalf("a box stopped by hand is %s after resyncs, want exited", got)
+	}
+	if r := a3s(t, "start", "wst-app-1"); r.code != 0 {
+		t.Fatalf("start: %s", r.stderr)
+	}
+
 	// A file that fails to parse is reported and changes nothing.
 	writeStack(t, filepath.Join(dir, "broken.yaml"), "name: broken\nboxes:\n  x:\n    imag: IMAGE\n")
 	waitFor(t, 20*time.Second, "the parse error in the log", func() bool {
