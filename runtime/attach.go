@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -105,9 +104,7 @@ func (s *supervisor) resize(rows, cols uint16) {
 
 // Attachment is a CLI attached to a box's main process.
 type Attachment struct {
-	conn     net.Conn
-	wmu      sync.Mutex
-	detached atomic.Bool
+	stream
 }
 
 // ErrDetached is returned by a stdin reader when the user typed the detach
@@ -121,7 +118,7 @@ func (r *Runtime) Attach(ctx context.Context, id string, stdin bool, rows, cols 
 	if err != nil {
 		return nil, err
 	}
-	return &Attachment{conn: conn}, nil
+	return &Attachment{stream{conn: conn}}, nil
 }
 
 // ErrSupervisorLost is an attachment whose supervisor went away without
@@ -133,24 +130,7 @@ var ErrSupervisorLost = errors.New("the box's supervisor exited unexpectedly")
 func (a *Attachment) Copy(pio ProcessIO) (*proto.Exit, error) {
 	defer a.conn.Close()
 	if pio.Stdin != nil {
-		go func() {
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := pio.Stdin.Read(buf)
-				if n > 0 && a.send(proto.TypeStdin, buf[:n]) != nil {
-					return
-				}
-				if errors.Is(err, ErrDetached) {
-					a.detached.Store(true)
-					a.conn.Close()
-					return
-				}
-				if err != nil {
-					_ = a.send(proto.TypeStdinClose, nil)
-					return
-				}
-			}
-		}()
+		go a.pumpStdin(pio.Stdin)
 	}
 	for {
 		f, err := proto.ReadFrame(a.conn)
@@ -181,26 +161,3 @@ func (a *Attachment) Copy(pio ProcessIO) (*proto.Exit, error) {
 		}
 	}
 }
-
-func (a *Attachment) send(t proto.Type, p []byte) error {
-	a.wmu.Lock()
-	defer a.wmu.Unlock()
-	return proto.WriteFrame(a.conn, t, p)
-}
-
-// Signal forwards a signal the CLI caught to the main process.
-func (a *Attachment) Signal(sig syscall.Signal) error {
-	a.wmu.Lock()
-	defer a.wmu.Unlock()
-	return proto.WriteMessage(a.conn, &proto.Signal{Signal: int(sig)})
-}
-
-// Resize sends the terminal's new size to the main process.
-func (a *Attachment) Resize(rows, cols uint16) error {
-	a.wmu.Lock()
-	defer a.wmu.Unlock()
-	return proto.WriteMessage(a.conn, &proto.Resize{Rows: rows, Cols: cols})
-}
-
-// Close detaches; the box goes on running.
-func (a *Attachment) Close() error { return a.conn.Close() }

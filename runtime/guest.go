@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
-	"syscall"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/hashicorp/yamux"
@@ -117,15 +115,11 @@ type ProcessIO struct {
 
 // Process is a process running in the guest.
 type Process struct {
-	PID  int
-	st   net.Conn
-	wmu  sync.Mutex
+	PID int
+	stream
 	exit *proto.Exit
 	err  error
 	done chan struct{}
-	// detached is set when the user detached: Wait then returns
-	// ErrDetached.
-	detached atomic.Bool
 }
 
 // StartError is a process the guest could not start, with Docker's exit
@@ -181,19 +175,19 @@ func startProcess(ctx context.Context, st net.Conn, ex *proto.Exec, pio ProcessI
 		st.Close()
 		return nil, err
 	}
-	p := &Process{PID: started.PID, st: st, done: make(chan struct{})}
+	p := &Process{PID: started.PID, stream: stream{conn: st}, done: make(chan struct{})}
 	go p.readLoop(pio)
 	if pio.Stdin != nil {
-		go p.copyStdin(pio.Stdin)
+		go p.pumpStdin(pio.Stdin)
 	}
 	return p, nil
 }
 
 func (p *Process) readLoop(pio ProcessIO) {
 	defer close(p.done)
-	defer p.st.Close()
+	defer p.conn.Close()
 	for {
-		f, err := proto.ReadFrame(p.st)
+		f, err := proto.ReadFrame(p.conn)
 		if err != nil {
 			p.err = fmt.Errorf("process %d: lost the guest: %w", p.PID, err)
 			return
@@ -218,49 +212,6 @@ func (p *Process) readLoop(pio ProcessIO) {
 		}
 	}
 }
-
-func (p *Process) copyStdin(r io.Reader) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 && p.send(proto.TypeStdin, buf[:n]) != nil {
-			return
-		}
-		if errors.Is(err, ErrDetached) {
-			p.detached.Store(true)
-			p.st.Close()
-			return
-		}
-		if err != nil {
-			_ = p.send(proto.TypeStdinClose, nil)
-			return
-		}
-	}
-}
-
-func (p *Process) send(t proto.Type, b []byte) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	return proto.WriteFrame(p.st, t, b)
-}
-
-// Signal delivers sig to the process in the guest.
-func (p *Process) Signal(sig syscall.Signal) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	return proto.WriteMessage(p.st, &proto.Signal{Signal: int(sig)})
-}
-
-// Resize sets the size of the process's terminal.
-func (p *Process) Resize(rows, cols uint16) error {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	return proto.WriteMessage(p.st, &proto.Resize{Rows: rows, Cols: cols})
-}
-
-// Close drops the connection to the process (a detach): the process's
-// stream ends, and Wait returns.
-func (p *Process) Close() error { return p.st.Close() }
 
 // Done is closed when the process has exited or the session broke.
 func (p *Process) Done() <-chan struct{} { return p.done }

@@ -180,10 +180,18 @@ func (w *watcher) sync(ctx context.Context) {
 		}
 		for _, s := range stacks {
 			keep[s.Name] = true
-			if _, changed, err := w.store.Put(ctx, s, reconcile.Source{Kind: reconcile.SourceFile, Path: file}); err != nil {
+			// Unlike apply, a resync keeps the boxes a user stopped by
+			// hand stopped: the file did not ask for anything new.
+			before, _ := w.store.Get(s.Name)
+			rec, err := w.store.Update(ctx, s.Name, func(r *reconcile.StackRecord) error {
+				r.Stack, r.Source = *s, reconcile.Source{Kind: reconcile.SourceFile, Path: file}
+				return nil
+			})
+			switch {
+			case err != nil:
 				w.logf("stack %s: %v", s.Name, err)
-			} else if changed {
-				w.logf("stack %s: desired state changed (%s)", s.Name, file)
+			case before == nil || before.Generation != rec.Generation:
+				w.logf("stack %s: desired state changed (%s), generation %d", s.Name, file, rec.Generation)
 			}
 		}
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image/imagetest"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func main() {
@@ -30,11 +29,7 @@ func main() {
 }
 
 func bench(dir string, runs int) error {
-	img, err := imagetest.Busybox()
-	if err != nil {
-		return err
-	}
-	addr, stop, err := imagetest.Serve(map[string]v1.Image{"test/busybox:1": img})
+	ref, stop, err := imagetest.ServeBusybox()
 	if err != nil {
 		return err
 	}
@@ -44,7 +39,6 @@ func bench(dir string, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(root)
-	ref := addr + "/test/busybox:1"
 	a3s := func() error {
 		cmd := exec.Command(filepath.Join(dir, "a3s-box"), "run", "--rm", ref, "true")
 		cmd.Env = append(os.Environ(), "A3S_BOX_ROOT="+root, "A3S_BOX_ACCEL=tcg")

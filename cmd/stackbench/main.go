@@ -24,7 +24,6 @@ import (
 	"github.com/a3s-box/a3s-box/runtime/image/imagetest"
 	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/a3s-box/a3s-box/spec"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func main() {
@@ -42,16 +41,11 @@ func bench(dir string, runs, n int) error {
 	if err := noopReconcile(200); err != nil {
 		return err
 	}
-	img, err := imagetest.Busybox()
-	if err != nil {
-		return err
-	}
-	addr, stop, err := imagetest.Serve(map[string]v1.Image{"test/busybox:1": img})
+	ref, stop, err := imagetest.ServeBusybox()
 	if err != nil {
 		return err
 	}
 	defer stop()
-	ref := addr + "/test/busybox:1"
 	if err := watchLatency(dir, runs); err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime/image/imagetest"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func main() {
@@ -33,11 +32,7 @@ func main() {
 }
 
 func bench(dir string, n int, idle time.Duration) error {
-	img, err := imagetest.Busybox()
-	if err != nil {
-		return err
-	}
-	addr, stop, err := imagetest.Serve(map[string]v1.Image{"test/busybox:1": img})
+	ref, stop, err := imagetest.ServeBusybox()
 	if err != nil {
 		return err
 	}
@@ -64,7 +59,7 @@ func bench(dir string, n int, idle time.Duration) error {
 		}
 	}()
 	for i := 0; i < n; i++ {
-		id, err := a3s("run", "-d", addr+"/test/busybox:1", "sleep", "1000000")
+		id, err := a3s("run", "-d", ref, "sleep", "1000000")
 		if err != nil {
 			return err
 		}

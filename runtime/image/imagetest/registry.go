@@ -137,3 +137,17 @@ func CutBlobs() func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// ServeBusybox serves the busybox test image on a local registry and
+// returns its reference: what the benchmarks boot.
+func ServeBusybox() (ref string, stop func(), err error) {
+	img, err := Busybox()
+	if err != nil {
+		return "", nil, err
+	}
+	addr, stop, err := Serve(map[string]v1.Image{"test/busybox:1": img})
+	if err != nil {
+		return "", nil, err
+	}
+	return addr + "/test/busybox:1", stop, nil
+}

@@ -1,0 +1,69 @@
+package runtime
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto"
+)
+
+// stream is the host's end of one process's frames, directly on a guest
+// session stream (exec) or through a supervisor (attach): what goes to
+// the process is written here, one frame at a time.
+type stream struct {
+	conn net.Conn
+	wmu  sync.Mutex
+	// detached is set when the user typed the detach keys: reads then
+	// end with ErrDetached rather than an error.
+	detached atomic.Bool
+}
+
+func (s *stream) send(t proto.Type, b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return proto.WriteFrame(s.conn, t, b)
+}
+
+func (s *stream) message(m any) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return proto.WriteMessage(s.conn, m)
+}
+
+// Signal delivers sig to the process.
+func (s *stream) Signal(sig syscall.Signal) error {
+	return s.message(&proto.Signal{Signal: int(sig)})
+}
+
+// Resize sets the size of the process's terminal.
+func (s *stream) Resize(rows, cols uint16) error {
+	return s.message(&proto.Resize{Rows: rows, Cols: cols})
+}
+
+// Close drops the connection (a detach): the process goes on.
+func (s *stream) Close() error { return s.conn.Close() }
+
+// pumpStdin copies r to the process until r ends (then the process's
+// stdin is closed) or the user detaches (then only the connection is).
+func (s *stream) pumpStdin(r io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 && s.send(proto.TypeStdin, buf[:n]) != nil {
+			return
+		}
+		if errors.Is(err, ErrDetached) {
+			s.detached.Store(true)
+			s.conn.Close()
+			return
+		}
+		if err != nil {
+			_ = s.send(proto.TypeStdinClose, nil)
+			return
+		}
+	}
+}
