@@ -20,8 +20,13 @@ const (
 )
 
 // BoxName is the runtime name of a stack's box, compose's
-// <project>-<service>-<n>.
-func BoxName(stack, box string) string { return stack + "-" + box + "-1" }
+// <project>-<service>-<n>; a box of the implicit stack keeps its own.
+func BoxName(stack, box string) string {
+	if stack == ImplicitStack {
+		return box
+	}
+	return stack + "-" + box + "-1"
+}
 
 // Observe reports the runtime's boxes of the named stacks (all stacks when
 // stacks is nil) as the planner takes them.

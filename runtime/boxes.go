@@ -134,6 +134,9 @@ func (r *Runtime) findByName(name string) string {
 	return ""
 }
 
+// FreeName picks a generated name no box has, Docker's adjective_name.
+func (r *Runtime) FreeName() string { return r.freeName() }
+
 func (r *Runtime) freeName() string {
 	for {
 		if n := randomName(); r.findByName(n) == "" {

@@ -250,6 +250,10 @@ func rmVerb(ctx context.Context, c *cli, args []string) error {
 		if err := rt.Remove(ctx, b.ID, *force); err != nil {
 			return err
 		}
+		// rm is an edit too: the box leaves the implicit stack.
+		if err := reconcile.Forget(ctx, reconcile.NewStore(rt.Root()), b); err != nil {
+			return err
+		}
 		return nil
 	})
 }

@@ -8,8 +8,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -59,7 +61,12 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	box, err := rt.Create(ctx, b, img)
+	var box *runtime.Box
+	if *detach {
+		box, err = c.createImperative(ctx, rt, b, img, false)
+	} else {
+		box, err = rt.Create(ctx, b, img)
+	}
 	if err != nil {
 		return &exitError{125, err}
 	}
@@ -150,12 +157,36 @@ func createVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return &exitError{125, err}
 	}
-	box, err := rt.Create(ctx, b, img)
+	box, err := c.createImperative(ctx, rt, b, img, true)
 	if err != nil {
 		return &exitError{125, err}
 	}
 	fmt.Fprintln(c.stdout, box.ID)
 	return nil
+}
+
+// createImperative creates a box for `run -d` or `create`, recording it in
+// the implicit stack first (an edit of the desired state), and undoing
+// that record if the box cannot be made.
+func (c *cli) createImperative(ctx context.Context, rt *runtime.Runtime, b *spec.Box, img *image.Image, stopped bool) (*runtime.Box, error) {
+	if b.Name == "" {
+		b.Name = rt.FreeName()
+	} else if _, err := rt.Lookup(b.Name); err == nil {
+		return nil, fmt.Errorf("%w: the box name %q is already in use; remove that box or choose another name", runtime.ErrNameInUse, b.Name)
+	}
+	store := reconcile.NewStore(rt.Root())
+	labels, err := reconcile.Imperative(ctx, store, b, stopped)
+	if err != nil {
+		return nil, err
+	}
+	if labels != nil {
+		b.Labels = labels
+	}
+	box, err := rt.Create(ctx, b, img)
+	if err != nil && labels != nil {
+		_ = reconcile.ForgetName(ctx, store, b.Name)
+	}
+	return box, err
 }
 
 // resolveWithSignals finds or pulls the image; a signal meanwhile cancels

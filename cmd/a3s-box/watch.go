@@ -201,6 +201,15 @@ func (w *watcher) sync(ctx context.Context) {
 		return
 	}
 	for _, r := range recs {
+		if r.Name == reconcile.ImplicitStack {
+			// The boxes of imperative verbs: repaired, never pruned.
+			if res, err := w.e.Reconcile(ctx, w.store, r.Name, false); err != nil {
+				w.logf("boxes of run -d and create: %s", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
+			} else if len(res.Actions) > 0 {
+				w.logf("boxes of run -d and create: converged, %d actions", len(res.Actions))
+			}
+			continue
+		}
 		if !w.owns(r.Source) {
 			continue
 		}
