@@ -60,7 +60,7 @@ func (l *logWriter) write(stream string, p []byte) {
 	buf := append(l.pending[stream], p...)
 	for {
 		i := bytes.IndexByte(buf, '\n')
-		if i < 0 {
+		if i < 0 || i >= logMaxLine {
 			if len(buf) < logMaxLine {
 				break
 			}
@@ -124,6 +124,18 @@ type LogOptions struct {
 // goes on with new lines until ctx ends or running reports the box gone.
 func (r *Runtime) Logs(ctx context.Context, id string, o LogOptions, running func() bool, fn func(*LogEntry) error) error {
 	path := r.logPath(id)
+	if err := readLogFiles(ctx, path, o, fn); err != nil {
+		return err
+	}
+	if !o.Follow {
+		return nil
+	}
+	return followLog(ctx, path, o, running, fn)
+}
+
+// readLogFiles gives the selected lines of the rotated file and the
+// current one, oldest first.
+func readLogFiles(ctx context.Context, path string, o LogOptions, fn func(*LogEntry) error) error {
 	var entries []*LogEntry
 	for _, p := range []string{path + ".1", path} {
 		b, err := os.ReadFile(p)
@@ -140,10 +152,7 @@ func (r *Runtime) Logs(ctx context.Context, id string, o LogOptions, running fun
 			return err
 		}
 	}
-	if !o.Follow {
-		return nil
-	}
-	return followLog(ctx, path, o, running, fn)
+	return nil
 }
 
 func parseLog(b []byte, o LogOptions) []*LogEntry {
