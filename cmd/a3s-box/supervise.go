@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"golang.org/x/sys/unix"
@@ -37,6 +39,13 @@ func superviseVerb(ctx context.Context, c *cli, args []string) error {
 		os.Stdout.WriteString("error 125 " + err.Error() + "\n")
 		return err
 	}
+	// A supervisor lives as long as its box and mostly waits: keep its
+	// heap small (the whole CLI's package initialisation is garbage by now).
+	debug.SetGCPercent(25)
+	go func() {
+		time.Sleep(5 * time.Second)
+		debug.FreeOSMemory()
+	}()
 	return rt.Supervise(ctx, fs.Arg(0), runtime.SuperviseOptions{Ready: readyPipe{}, WaitAttach: *attach})
 }
 

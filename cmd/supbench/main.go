@@ -88,15 +88,19 @@ func bench(dir string, n int, idle time.Duration) error {
 	}
 	fmt.Printf("measuring %d idle boxes for %s...\n", n, idle)
 	time.Sleep(idle)
-	var supRSS, vmmRSS, supCPU []float64
+	var supRSS, supPSS, supAnon, vmmRSS, supCPU []float64
 	const ticks = 100 // USER_HZ
 	for i, p := range ps {
 		supRSS = append(supRSS, rssMiB(p.sup))
+		supPSS = append(supPSS, procKiB(p.sup, "smaps_rollup", "Pss:")/1024)
+		supAnon = append(supAnon, procKiB(p.sup, "status", "RssAnon:")/1024)
 		vmmRSS = append(vmmRSS, rssMiB(p.vmm))
 		used := float64(cpuTicks(p.sup)-before[i]) / ticks
 		supCPU = append(supCPU, 100*used/idle.Seconds())
 	}
 	fmt.Printf("supervisor RSS per box   median %6.1f MiB  (aim < 15 MiB)\n", median(supRSS))
+	fmt.Printf("  of which its own (anon) median %6.1f MiB; the rest is the a3s-box binary's pages, shared by every supervisor\n", median(supAnon))
+	fmt.Printf("supervisor PSS per box   median %6.1f MiB  (its share of the shared pages with %d boxes)\n", median(supPSS), n)
 	fmt.Printf("supervisor idle CPU      median %6.3f %%    (aim < 0.1 %%)\n", median(supCPU))
 	fmt.Printf("VMM (QEMU) RSS per box   median %6.1f MiB\n", median(vmmRSS))
 	fmt.Printf("supervisor/VMM RSS ratio        %6.3f\n", median(supRSS)/median(vmmRSS))
@@ -115,12 +119,15 @@ func bench(dir string, n int, idle time.Duration) error {
 	return nil
 }
 
-func rssMiB(pid int) float64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+func rssMiB(pid int) float64 { return procKiB(pid, "status", "VmRSS:") / 1024 }
+
+// procKiB reads one "Key: N kB" line of /proc/PID/file.
+func procKiB(pid int, file, key string) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == key {
 			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+			return kb
 		}
 	}
 	return 0
