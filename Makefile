@@ -155,10 +155,13 @@ test: deps build
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s >/dev/null; \
+	  if ! $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s >"$$log" 2>&1; then \
+	    tail -n 40 "$$log"; exit 1; \
+	  fi; \
 	done
 
 # demo serves the test image from a local registry and runs its greeting.
