@@ -128,36 +128,15 @@ var ErrSupervisorLost = errors.New("the box's supervisor exited unexpectedly")
 // Copy relays the process's output to pio until it exits, and pio.Stdin
 // to it; it returns the process's exit.
 func (a *Attachment) Copy(pio ProcessIO) (*proto.Exit, error) {
-	defer a.conn.Close()
 	if pio.Stdin != nil {
 		go a.pumpStdin(pio.Stdin)
 	}
-	for {
-		f, err := proto.ReadFrame(a.conn)
-		if err != nil {
-			if a.detached.Load() {
-				return nil, ErrDetached
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return nil, ErrSupervisorLost
-			}
-			return nil, fmt.Errorf("attach: %w", err)
-		}
-		switch f.Type {
-		case proto.TypeStdout:
-			if pio.Stdout != nil {
-				_, _ = pio.Stdout.Write(f.Payload)
-			}
-		case proto.TypeStderr:
-			if pio.Stderr != nil {
-				_, _ = pio.Stderr.Write(f.Payload)
-			}
-		case proto.TypeExit:
-			var exit proto.Exit
-			if err := f.Decode(&exit); err != nil {
-				return nil, err
-			}
-			return &exit, nil
-		}
+	exit, err := a.copyOut(pio)
+	switch {
+	case err == nil, errors.Is(err, ErrDetached):
+		return exit, err
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		return nil, ErrSupervisorLost
 	}
+	return nil, fmt.Errorf("attach: %w", err)
 }

@@ -185,31 +185,9 @@ func startProcess(ctx context.Context, st net.Conn, ex *proto.Exec, pio ProcessI
 
 func (p *Process) readLoop(pio ProcessIO) {
 	defer close(p.done)
-	defer p.conn.Close()
-	for {
-		f, err := proto.ReadFrame(p.conn)
-		if err != nil {
-			p.err = fmt.Errorf("process %d: lost the guest: %w", p.PID, err)
-			return
-		}
-		switch f.Type {
-		case proto.TypeStdout:
-			if pio.Stdout != nil {
-				_, _ = pio.Stdout.Write(f.Payload)
-			}
-		case proto.TypeStderr:
-			if pio.Stderr != nil {
-				_, _ = pio.Stderr.Write(f.Payload)
-			}
-		case proto.TypeExit:
-			var exit proto.Exit
-			if err := f.Decode(&exit); err != nil {
-				p.err = err
-				return
-			}
-			p.exit = &exit
-			return
-		}
+	p.exit, p.err = p.copyOut(pio)
+	if p.err != nil && !errors.Is(p.err, ErrDetached) {
+		p.err = fmt.Errorf("process %d: lost the guest: %w", p.PID, p.err)
 	}
 }
 
@@ -219,8 +197,5 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // Wait returns the process's exit once it has ended.
 func (p *Process) Wait() (*proto.Exit, error) {
 	<-p.done
-	if p.exit == nil && p.detached.Load() {
-		return nil, ErrDetached
-	}
 	return p.exit, p.err
 }

@@ -59,6 +59,13 @@ func (r *Runtime) Lookup(ref string) (*Box, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("%w: empty name", ErrNoSuchBox)
 	}
+	// A full ID needs only its own box read: followers (logs -f, waits on
+	// dependencies) ask this many times a second.
+	if len(ref) == 64 && !strings.ContainsAny(ref, "/.") {
+		if b, err := r.readBox(ref); err == nil {
+			return b, nil
+		}
+	}
 	boxes, err := r.Boxes()
 	if err != nil {
 		return nil, err

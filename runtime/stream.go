@@ -47,6 +47,38 @@ func (s *stream) Resize(rows, cols uint16) error {
 // Close drops the connection (a detach): the process goes on.
 func (s *stream) Close() error { return s.conn.Close() }
 
+// copyOut relays the process's output to pio until its Exit frame, which
+// it returns; any other end of the stream is an error, or ErrDetached
+// when the user detached.
+func (s *stream) copyOut(pio ProcessIO) (*proto.Exit, error) {
+	defer s.conn.Close()
+	for {
+		f, err := proto.ReadFrame(s.conn)
+		if err != nil {
+			if s.detached.Load() {
+				return nil, ErrDetached
+			}
+			return nil, err
+		}
+		var w io.Writer
+		switch f.Type {
+		case proto.TypeStdout:
+			w = pio.Stdout
+		case proto.TypeStderr:
+			w = pio.Stderr
+		case proto.TypeExit:
+			var exit proto.Exit
+			if err := f.Decode(&exit); err != nil {
+				return nil, err
+			}
+			return &exit, nil
+		}
+		if w != nil {
+			_, _ = w.Write(f.Payload)
+		}
+	}
+}
+
 // pumpStdin copies r to the process until r ends (then the process's
 // stdin is closed) or the user detaches (then only the connection is).
 func (s *stream) pumpStdin(r io.Reader) {

@@ -553,8 +553,9 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 		if cancel != nil && s.bootSig == 0 {
 			s.bootSig = sig
 		}
+		manual := s.st.ManualStop
 		s.mu.Unlock()
-		if s.st.ManualStop {
+		if manual {
 			s.stopOnce.Do(func() { close(s.stopCh) })
 		}
 		if cancel != nil {

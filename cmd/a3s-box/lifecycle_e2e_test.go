@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -392,5 +393,115 @@ func TestLifecycleBadInput(t *testing.T) {
 	}
 	if got := strings.Count(a3s(t, "ps", "-aq", "--filter", "name=lc-bad-").stdout, "\n"); got != 17 {
 		t.Fatalf("ps -aq --filter name=lc-bad- lists %d boxes, want 17", got)
+	}
+}
+
+// TestLifecycleVerbs covers the verbs the other tests only use in
+// passing: kill -s, wait, restart, rename, start -a, rm -f, ps -n and -l,
+// inspect -s, logs --since and events as JSON.
+func TestLifecycleVerbs(t *testing.T) {
+	needE2E(t)
+	script := `trap 'echo got hup; exit 4' HUP; echo started; while :; do sleep 0.1; done`
+	id := runDetached(t, "lv-box", e2e.image, "sh", "-c", script)
+	t.Cleanup(func() { a3s(t, "rm", "-f", "lv-renamed") })
+	waitFor(t, 10*time.Second, "the box's traps", func() bool { return a3s(t, "logs", "lv-box").stdout == "started\n" })
+
+	// wait blocks until the box ends and prints its status.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wait := command(ctx, e2e.root, "wait", "lv-box")
+	var wout strings.Builder
+	wait.Stdout = &wout
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if r := a3s(t, "kill", "-s", "HUP", "lv-box"); r.code != 0 || r.stdout != "lv-box\n" {
+		t.Fatalf("kill -s HUP: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if err := wait.Wait(); err != nil || wout.String() != "4\n" {
+		t.Fatalf("wait: %q, %v; want 4", wout.String(), err)
+	}
+	if ev := boxEvents(t, "lv-box"); count(ev, "kill") != 1 {
+		t.Fatalf("events %v: want one kill", ev)
+	}
+
+	// restart brings an exited box back; rename keeps it.
+	if r := a3s(t, "restart", "-t", "1", "lv-box"); r.code != 0 || r.stdout != "lv-box\n" {
+		t.Fatalf("restart: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := a3s(t, "rename", "lv-box", "lv-renamed"); r.code != 0 {
+		t.Fatalf("rename: %s", r.stderr)
+	}
+	if got := field(t, "lv-renamed", "{{.Id}} {{.Name}} {{.State.Status}}"); got != id+" /lv-renamed running" {
+		t.Fatalf("after restart and rename: %q", got)
+	}
+	if r := a3s(t, "inspect", "lv-box"); r.code != 1 {
+		t.Fatal("the old name still finds the box")
+	}
+
+	// ps -l and -n 1 show the newest box only; inspect -s gives sizes.
+	if r := a3s(t, "ps", "-l", "-q", "--no-trunc"); r.stdout != id+"\n" {
+		t.Fatalf("ps -l: %q, want this box", r.stdout)
+	}
+	if r := a3s(t, "ps", "-n", "1", "--format", "{{.Names}}"); r.stdout != "lv-renamed\n" {
+		t.Fatalf("ps -n 1: %q", r.stdout)
+	}
+	if r := a3s(t, "inspect", "-s", "-f", "{{gt .SizeRw 0.0}} {{ge .SizeRootFs .SizeRw}}", "lv-renamed"); strings.TrimSpace(r.stdout) != "true true" {
+		t.Fatalf("inspect -s sizes: %q %q", r.stdout, r.stderr)
+	}
+	if r := a3s(t, "inspect", "-f", "{{.SizeRw}}", "lv-renamed"); r.code != 1 {
+		t.Fatalf("inspect without -s gave sizes: %q", r.stdout)
+	}
+
+	// logs --since leaves out what came before.
+	cut := time.Now().UTC().Format(time.RFC3339Nano)
+	if r := a3s(t, "logs", "--since", cut, "lv-renamed"); r.stdout != "" {
+		t.Fatalf("logs --since now: %q", r.stdout)
+	}
+	if r := a3s(t, "logs", "--since", "1h", "lv-renamed"); r.stdout != "started\ngot hup\nstarted\n" {
+		t.Fatalf("logs --since 1h: %q", r.stdout)
+	}
+
+	// Events come out as Docker's JSON too.
+	r := a3s(t, "events", "--since", "1h", "--until", "0s", "--filter", "event=rename", "--format", "json")
+	var e struct {
+		Type, Action string
+		Actor        struct{ ID string }
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(r.stdout)), &e); err != nil || e.Type != "container" || e.Action != "rename" || e.Actor.ID != id {
+		t.Fatalf("events --format json: %q (%v)", r.stdout, err)
+	}
+
+	// start -a attaches and exits with the box's status.
+	if r := a3s(t, "stop", "-t", "1", "lv-renamed"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	startA := command(ctx, e2e.root, "start", "-a", "lv-renamed")
+	var sout strings.Builder
+	startA.Stdout = &sout
+	if err := startA.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "start -a's output", func() bool {
+		return strings.Contains(a3s(t, "logs", "lv-renamed").stdout, "got hup\nstarted\nstarted\n")
+	})
+	if r := a3s(t, "kill", "-s", "HUP", "lv-renamed"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	err := startA.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || sout.String() != "started\ngot hup\n" {
+		t.Fatalf("start -a: %v, output %q; want status 4 and the run's output", err, sout.String())
+	}
+
+	// rm -f removes a running box.
+	if r := a3s(t, "start", "lv-renamed"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := a3s(t, "rm", "-f", "lv-renamed"); r.code != 0 || r.stdout != "lv-renamed\n" {
+		t.Fatalf("rm -f: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := a3s(t, "inspect", "lv-renamed"); r.code != 1 {
+		t.Fatal("rm -f left the box")
 	}
 }
