@@ -153,7 +153,7 @@ test: deps build
 
 # fuzz runs each fuzz target briefly; FUZZTIME=5m for a longer hunt.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse
+FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse ./runtime:FuzzProcParsers
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do \

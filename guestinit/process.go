@@ -50,12 +50,20 @@ func (w *streamWriter) message(m any) error {
 	return proto.WriteMessage(w.c, m)
 }
 
-// runProcess serves one process stream: Exec in, Started, output and Exit
-// out; Stdin and Signal frames in while it runs.
+// runProcess serves one stream: a process (Exec in, Started, output and Exit
+// out; Stdin and Signal frames in while it runs), or a ProcRequest.
 func (g *guest) runProcess(st net.Conn) {
 	defer st.Close()
+	f, err := proto.ReadFrame(st)
+	if err != nil {
+		return
+	}
+	if f.Type == proto.TypeProcRequest {
+		serveProcRequest(st, f)
+		return
+	}
 	var ex proto.Exec
-	if err := proto.ReadMessage(st, &ex); err != nil {
+	if err := f.Decode(&ex); err != nil {
 		_ = proto.WriteMessage(st, &proto.Error{Message: err.Error()})
 		return
 	}

@@ -106,9 +106,11 @@ func (s *supervisor) boot(ctx context.Context, m *Machine) error {
 			return fmt.Errorf("%w: %v", ErrBoot, err)
 		}
 		s.mu.Lock()
-		s.vm = vm
+		s.vm, s.machine = vm, m
+		s.cgroup = s.limitCPU(vm.PID(), m.CPUs)
 		if st, err := procStartTime(vm.PID()); err == nil {
 			s.st.VMMPID, s.st.VMMStart = vm.PID(), st
+			s.st.VCPUs, s.st.Memory = m.CPUs, int64(m.MemMiB)<<20
 			_ = s.r.saveState(s.rec.ID, s.st)
 		}
 		s.mu.Unlock()

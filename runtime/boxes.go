@@ -53,6 +53,10 @@ type BoxState struct {
 	Status   string `json:"status"`
 	VMMPID   int    `json:"vmmPid,omitempty"`
 	VMMStart uint64 `json:"vmmStart,omitempty"` // fences VMMPID against PID reuse
+	// VCPUs and Memory (bytes) are what the running VM has: what it
+	// booted with, less what a balloon holds after an update.
+	VCPUs  int   `json:"vcpus,omitempty"`
+	Memory int64 `json:"memory,omitempty"`
 	// SupervisorPID is the box's supervisor, while one runs.
 	SupervisorPID int       `json:"supervisorPid,omitempty"`
 	PID           int       `json:"pid,omitempty"` // main process, in the guest
@@ -196,6 +200,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 			continue
 		}
 		killFenced(st.VMMPID, st.VMMStart)
+		removeBoxCgroup(rec.ID)
 		os.RemoveAll(r.runDir(rec.ID))
 		if rec.Spec.AutoRemove {
 			r.removeBox(rec.ID)
@@ -203,7 +208,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 		} else {
 			st.Status, st.ExitCode, st.FinishedAt = StatusExited, 255, time.Now().UTC()
 			st.Error = "the box's supervisor exited while the box was running"
-			st.VMMPID, st.VMMStart, st.SupervisorPID, st.PID = 0, 0, 0, 0
+			st.VMMPID, st.VMMStart, st.SupervisorPID, st.PID, st.VCPUs, st.Memory = 0, 0, 0, 0, 0, 0
 			_ = r.saveState(rec.ID, &st)
 			r.warnf("box %s: its supervisor is gone; stopped its VM and marked the box exited (255)", rec.Name)
 		}

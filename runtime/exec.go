@@ -24,15 +24,18 @@ func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio Proce
 	return startProcess(ctx, conn, ex, pio)
 }
 
-// relayExec joins a client to a new stream of the guest session.
-func (s *supervisor) relayExec(conn net.Conn) {
+// relayExec joins a client to a new stream of the guest session. A
+// paused guest answers nothing, so it is refused, naming what the client
+// wanted.
+func (s *supervisor) relayExec(conn net.Conn, what string) {
 	s.mu.Lock()
 	g, running := s.guest, s.proc != nil && s.st.Status == StatusRunning
+	paused := s.st.Status == StatusPaused
 	s.mu.Unlock()
 	if g == nil || !running {
 		msg := fmt.Sprintf("box %s is not running", s.rec.Name)
-		if s.st.Status == StatusPaused {
-			msg = fmt.Sprintf("box %s is paused, unpause the box before exec", s.rec.Name)
+		if paused {
+			msg = fmt.Sprintf("box %s is paused, unpause the box before %s", s.rec.Name, what)
 		}
 		reply(conn, &supReply{Error: msg})
 		conn.Close()

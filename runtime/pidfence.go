@@ -3,8 +3,6 @@ package runtime
 import (
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -20,18 +18,8 @@ func procStartTime(pid int) (uint64, error) {
 }
 
 func parseStartTime(stat string) (uint64, error) {
-	// The command name may hold spaces and parentheses: fields start after
-	// the last ')'.
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("malformed stat line")
-	}
-	fields := strings.Fields(stat[i+1:])
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("malformed stat line")
-	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	p, err := parseProcStat([]byte(stat))
+	return p.Start, err
 }
 
 // killFenced kills pid only if it is still the process that started at

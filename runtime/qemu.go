@@ -66,6 +66,9 @@ func (q *QEMU) Args(m *Machine) []string {
 		"-device", "virtio-serial-device",
 		"-chardev", "socket,id=ctl,path="+m.Socket+",server=on,wait=off",
 		"-device", "virtserialport,chardev=ctl,name="+proto.VirtioPortName,
+		// The balloon lets `update --memory` take memory from a running
+		// guest and give it back (one of microvm's 8 virtio-mmio slots).
+		"-device", "virtio-balloon-device",
 	)
 	if m.QMP != "" {
 		args = append(args, "-qmp", "unix:"+m.QMP+",server=on,wait=off")

@@ -9,14 +9,21 @@ import (
 	"time"
 )
 
-// qmpCommand runs one QMP command on the VMM's monitor socket: stop
-// freezes every vCPU of the VM, cont resumes them. A connection per
-// command keeps the VMM's monitor free between uses.
+// qmpCommand runs one QMP command without arguments on the VMM's monitor
+// socket: stop freezes every vCPU of the VM, cont resumes them.
 func qmpCommand(ctx context.Context, socket, command string) error {
+	_, err := qmpExecute(ctx, socket, command, nil)
+	return err
+}
+
+// qmpExecute runs one QMP command with its arguments (nil for none) and
+// returns its reply. A connection per command keeps the VMM's monitor
+// free between uses.
+func qmpExecute(ctx context.Context, socket, command string, args any) (json.RawMessage, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
-		return fmt.Errorf("qmp %s: %w", command, err)
+		return nil, fmt.Errorf("qmp %s: %w", command, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -27,17 +34,22 @@ func qmpCommand(ctx context.Context, socket, command string) error {
 	rd := bufio.NewReader(conn)
 	// The greeting, then capabilities negotiation, then the command.
 	if _, err := qmpRead(rd); err != nil {
-		return fmt.Errorf("qmp %s: greeting: %w", command, err)
+		return nil, fmt.Errorf("qmp %s: greeting: %w", command, err)
 	}
-	for _, c := range []string{"qmp_capabilities", command} {
-		if err := json.NewEncoder(conn).Encode(map[string]string{"execute": c}); err != nil {
-			return fmt.Errorf("qmp %s: %w", c, err)
+	type request struct {
+		Execute   string `json:"execute"`
+		Arguments any    `json:"arguments,omitempty"`
+	}
+	var ret json.RawMessage
+	for _, req := range []request{{Execute: "qmp_capabilities"}, {Execute: command, Arguments: args}} {
+		if err := json.NewEncoder(conn).Encode(req); err != nil {
+			return nil, fmt.Errorf("qmp %s: %w", req.Execute, err)
 		}
-		if _, err := qmpRead(rd); err != nil {
-			return fmt.Errorf("qmp %s: %w", c, err)
+		if ret, err = qmpRead(rd); err != nil {
+			return nil, fmt.Errorf("qmp %s: %w", req.Execute, err)
 		}
 	}
-	return nil
+	return ret, nil
 }
 
 // qmpRead returns the next reply that is not an asynchronous event.

@@ -16,7 +16,7 @@ import (
 
 // supRequest is one request to a supervisor.
 type supRequest struct {
-	Op      string `json:"op"` // attach, stop, kill, pause, unpause, wait
+	Op      string `json:"op"` // attach, exec, proc, stop, kill, pause, unpause, wait, update
 	Signal  int    `json:"signal,omitempty"`
 	Timeout int    `json:"timeout,omitempty"` // stop: seconds before SIGKILL; -1 waits for ever
 	Stdin   bool   `json:"stdin,omitempty"`
@@ -26,12 +26,17 @@ type supRequest struct {
 	// Rows and Cols are an attaching terminal's size.
 	Rows uint16 `json:"rows,omitempty"`
 	Cols uint16 `json:"cols,omitempty"`
+	// Changed names what an update changed in the box's record: cpus,
+	// memory, restart.
+	Changed []string `json:"changed,omitempty"`
 }
 
 // supReply answers a request.
 type supReply struct {
 	Error    string `json:"error,omitempty"`
 	ExitCode int    `json:"exitCode"`
+	// Notes are an update's changes that wait for the next start.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ErrNotRunning is a request that needs the box's supervisor when none

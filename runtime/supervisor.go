@@ -55,6 +55,8 @@ type supervisor struct {
 	mu        sync.Mutex
 	st        *BoxState
 	vm        VM
+	machine   *Machine   // what the running VM was booted with
+	cgroup    *cpuCgroup // the VMM's cpu cgroup, nil when the host has none
 	guest     *Guest
 	proc      *Process
 	stdin     *io.PipeWriter
@@ -193,9 +195,10 @@ func (s *supervisor) loop(ctx context.Context) {
 		s.logs.flush()
 		s.mu.Lock()
 		manual := s.st.ManualStop
-		restart := started && shouldRestart(s.rec.Spec.Restart, code, s.st.RestartCount, manual)
+		// The policy is read afresh: update may have changed it.
+		restart := started && shouldRestart(s.current().Spec.Restart, code, s.st.RestartCount, manual)
 		s.st.Status, s.st.ExitCode, s.st.FinishedAt = StatusExited, code, time.Now().UTC()
-		s.st.PID, s.st.VMMPID, s.st.VMMStart = 0, 0, 0
+		s.st.PID, s.st.VMMPID, s.st.VMMStart, s.st.VCPUs, s.st.Memory = 0, 0, 0, 0, 0
 		s.st.Error = ""
 		if runErr != nil {
 			s.st.Error = runErr.Error()
@@ -297,7 +300,7 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	if err := s.r.guestFiles(); err != nil {
 		return cancelled(err)
 	}
-	cpus, mem, err := resources(&s.rec.Spec)
+	cpus, mem, err := resources(&s.current().Spec)
 	if err != nil {
 		return cancelled(err)
 	}
@@ -415,8 +418,8 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // nothing of its disk, so it has nothing for a clean power-off to flush.
 func (s *supervisor) teardownVM() {
 	s.mu.Lock()
-	vm, g := s.vm, s.guest
-	s.vm, s.guest = nil, nil
+	vm, g, cg := s.vm, s.guest, s.cgroup
+	s.vm, s.guest, s.cgroup, s.machine = nil, nil, nil, nil
 	s.mu.Unlock()
 	if vm != nil {
 		if g != nil && !s.rec.Spec.AutoRemove && g.Shutdown() == nil {
@@ -427,6 +430,7 @@ func (s *supervisor) teardownVM() {
 		}
 		vm.Kill()
 	}
+	cg.remove()
 	if g != nil {
 		g.Close()
 	}
@@ -452,8 +456,13 @@ func (s *supervisor) handle(conn net.Conn) {
 		s.attach(conn, &req)
 		return
 	case "exec":
-		s.relayExec(conn)
+		s.relayExec(conn, "exec")
 		return
+	case "proc":
+		s.relayExec(conn, "reading its processes")
+		return
+	case "update":
+		reply(conn, &supReply{Notes: s.update(req.Changed)})
 	case "stop":
 		code := s.stop(syscall.Signal(req.Signal), req.Timeout)
 		reply(conn, &supReply{ExitCode: code})

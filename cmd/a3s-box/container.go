@@ -21,7 +21,7 @@ var containerSpellings = map[string]string{
 func containerVerb(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
 		fmt.Fprintln(c.stdout, "Usage:  a3s-box container COMMAND\n\nManage boxes\n\nCommands:")
-		for _, sub := range []string{"attach", "create", "exec", "inspect", "kill", "logs", "ls", "pause", "rename", "restart", "rm", "run", "start", "stop", "unpause", "wait"} {
+		for _, sub := range []string{"attach", "create", "exec", "inspect", "kill", "logs", "ls", "pause", "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unpause", "update", "wait"} {
 			fmt.Fprintf(c.stdout, "  %-10s %s\n", sub, verbs[containerSpellings[sub]].summary)
 		}
 		return nil

@@ -172,14 +172,8 @@ func inspectVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	var objs []any
-	failed := false
-	for _, ref := range fs.Args() {
-		b, err := rt.Lookup(ref)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", boxError(ref, err))
-			failed = true
-			continue
-		}
+	boxes, failed := c.lookupBoxes(rt, fs.Args())
+	for _, b := range boxes {
 		objs = append(objs, newInspect(rt, b, *size))
 	}
 	if l != nil {

@@ -58,6 +58,21 @@ func (c *cli) eachBox(ctx context.Context, refs []string, echo bool, fn func(rt 
 	return nil
 }
 
+// lookupBoxes finds every named box, reporting each unknown one on its
+// own line; failed says whether any was.
+func (c *cli) lookupBoxes(rt *runtime.Runtime, refs []string) (boxes []*runtime.Box, failed bool) {
+	for _, ref := range refs {
+		b, err := rt.Lookup(ref)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "a3s-box: %v\n", boxError(ref, err))
+			failed = true
+			continue
+		}
+		boxes = append(boxes, b)
+	}
+	return boxes, failed
+}
+
 // boxError says which box an error is about, in Docker's words.
 func boxError(ref string, err error) error {
 	if errors.Is(err, runtime.ErrNoSuchBox) {

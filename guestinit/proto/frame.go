@@ -27,6 +27,8 @@ const (
 	TypeExit
 	TypeShutdown
 	TypeResize
+	TypeProcRequest
+	TypeProcData
 	typeEnd // one past the last valid type
 )
 
@@ -35,7 +37,7 @@ var typeNames = [...]string{
 	TypeExec: "exec", TypeStarted: "started", TypeStdin: "stdin",
 	TypeStdinClose: "stdin-close", TypeStdout: "stdout", TypeStderr: "stderr",
 	TypeSignal: "signal", TypeExit: "exit", TypeShutdown: "shutdown",
-	TypeResize: "resize",
+	TypeResize: "resize", TypeProcRequest: "proc-request", TypeProcData: "proc-data",
 }
 
 func (t Type) String() string {
@@ -128,6 +130,10 @@ func messageType(m any) (Type, error) {
 		return TypeResize, nil
 	case *Shutdown:
 		return TypeShutdown, nil
+	case *ProcRequest:
+		return TypeProcRequest, nil
+	case *ProcData:
+		return TypeProcData, nil
 	}
 	return 0, fmt.Errorf("%T is not a protocol message", m)
 }

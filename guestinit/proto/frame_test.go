@@ -18,6 +18,8 @@ func TestMessageRoundTrip(t *testing.T) {
 		&Signal{Signal: 15},
 		&Shutdown{},
 		&Error{Message: "boom"},
+		&ProcRequest{Files: []string{"/proc/meminfo"}, Procs: true, Cmdline: true},
+		&ProcData{Files: map[string][]byte{"/proc/uptime": []byte("1.00 2.00\n")}, Procs: []ProcFiles{{PID: 7, UID: 1000, Stat: []byte("7 (sh) S")}}, More: true},
 	}
 	var buf bytes.Buffer
 	for _, m := range msgs {

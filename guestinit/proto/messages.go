@@ -78,3 +78,42 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return "guest: " + e.Message }
+
+// ProcRequest opens a stream of its own (in place of Exec) and asks the
+// guest for raw files of its /proc, for `top` and `stats`. The guest
+// answers with ProcData frames, the last one with More false, and closes
+// the stream. The host parses what comes back: guestinit stays a reader
+// of files, and the host treats every byte as untrusted.
+type ProcRequest struct {
+	// Files are paths to read whole (each cut at MaxProcFile bytes),
+	// such as /proc/meminfo or /etc/passwd; a missing one is left out.
+	Files []string `json:"files,omitempty"`
+	// Procs asks for every process's /proc/PID/stat; Cmdline adds its
+	// /proc/PID/cmdline (cut at MaxCmdline bytes).
+	Procs   bool `json:"procs,omitempty"`
+	Cmdline bool `json:"cmdline,omitempty"`
+}
+
+// Bounds on what one ProcData answer carries per file.
+const (
+	MaxProcFile = 256 << 10
+	MaxCmdline  = 4 << 10
+)
+
+// ProcData is one part of the guest's answer to ProcRequest; parts keep
+// each frame under MaxPayload however many processes the box runs.
+type ProcData struct {
+	Files map[string][]byte `json:"files,omitempty"`
+	Procs []ProcFiles       `json:"procs,omitempty"`
+	More  bool              `json:"more,omitempty"`
+}
+
+// ProcFiles is one process's files. UID and GID are the owner of
+// /proc/PID: the process's effective user and group.
+type ProcFiles struct {
+	PID     int    `json:"pid"`
+	UID     uint32 `json:"uid"`
+	GID     uint32 `json:"gid"`
+	Stat    []byte `json:"stat"`
+	Cmdline []byte `json:"cmdline,omitempty"`
+}

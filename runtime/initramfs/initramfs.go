@@ -29,13 +29,14 @@ import (
 
 // DefaultModules are the modules guestinit needs: the virtio-mmio devices
 // of the microvm machine (disks, console and control port, network, 9p
-// shares, vsock), ext4 for the disks and overlayfs to join them.
+// shares, vsock, the memory balloon), ext4 for the disks and overlayfs to
+// join them.
 // crc32c_generic is named although ext4's soft dependency brings it too,
 // so a kernel whose ext4 lacks that softdep still mounts ext4.
 var DefaultModules = []string{
 	"virtio_mmio", "virtio_blk", "virtio_console", "virtio_net",
 	"ext4", "crc32c_generic", "9p", "9pnet_virtio", "overlay",
-	"vsock", "vmw_vsock_virtio_transport",
+	"vsock", "vmw_vsock_virtio_transport", "virtio_balloon",
 }
 
 // Options says what goes into the initramfs.
