@@ -38,6 +38,9 @@ func applySetup(s *proto.Setup) error {
 			return err
 		}
 	}
+	if err := applyMounts(s.Mounts); err != nil {
+		return err
+	}
 	return loopbackUp()
 }
 

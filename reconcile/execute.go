@@ -22,6 +22,9 @@ type Executor struct {
 	// DependTimeout bounds the wait for a dependency's condition
 	// (healthy, completed) before a box starts.
 	DependTimeout time.Duration
+	// RemoveVolumes makes removals take the boxes' anonymous volumes
+	// with them (delete -v).
+	RemoveVolumes bool
 
 	mu     sync.Mutex
 	failed map[boxKey]bool
@@ -111,6 +114,9 @@ func (e *Executor) do(ctx context.Context, a Action) error {
 		}
 		return e.create(ctx, a.Desired)
 	case ActionRemove:
+		if e.RemoveVolumes {
+			return e.RT.RemoveWithVolumes(ctx, a.Observed.ID, true)
+		}
 		return e.RT.Remove(ctx, a.Observed.ID, true)
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)

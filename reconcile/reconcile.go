@@ -34,7 +34,11 @@ func (e *Executor) Reconcile(ctx context.Context, store *Store, name string, pru
 	if !prune {
 		res.Actions, res.Orphans = SplitOrphans(actions)
 	}
-	runErr := e.Execute(ctx, res.Actions)
+	// The stack's volumes come before its boxes.
+	runErr := EnsureVolumes(ctx, e.RT, &rec.Stack)
+	if runErr == nil {
+		runErr = e.Execute(ctx, res.Actions)
+	}
 	st := Status{ObservedGeneration: rec.Generation, Boxes: map[string]BoxStatus{}, Time: time.Now().UTC()}
 	if now, err := Observe(e.RT, map[string]bool{name: true}); err == nil {
 		for _, o := range now {

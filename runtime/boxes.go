@@ -45,6 +45,9 @@ type BoxRecord struct {
 	Health *spec.Healthcheck `json:"health,omitempty"`
 	// StopSignal is the effective stop signal: the box's over the image's.
 	StopSignal string `json:"stopSignal,omitempty"`
+	// Mounts are the box's volumes, bind mounts and tmpfs mounts, its
+	// anonymous volumes named.
+	Mounts []Mount `json:"mounts,omitempty"`
 }
 
 // BoxState is a box's run state on disk (state.json), written only by the
@@ -176,7 +179,13 @@ func (r *Runtime) Repair(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer root.Release()
+	// The anonymous volumes of --rm boxes go after the root lock is
+	// released: creates take the volume lock before the root lock.
+	var anonymous []Mount
+	defer func() {
+		root.Release()
+		_ = r.removeAnonymousVolumes(ctx, anonymous)
+	}()
 	entries, _ := os.ReadDir(r.boxesDir())
 	for _, e := range entries {
 		dir := filepath.Join(r.boxesDir(), e.Name())
@@ -204,6 +213,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 		os.RemoveAll(r.runDir(rec.ID))
 		if rec.Spec.AutoRemove {
 			r.removeBox(rec.ID)
+			anonymous = append(anonymous, rec.Mounts...)
 			r.warnf("box %s: its supervisor is gone; stopped its VM and removed the box (--rm)", rec.Name)
 		} else {
 			st.Status, st.ExitCode, st.FinishedAt = StatusExited, 255, time.Now().UTC()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -30,6 +31,10 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 	if f := img.File; f != nil && (f.OS != "" && f.OS != image.Platform.OS || f.Architecture != "" && f.Architecture != image.Platform.Architecture) {
 		return nil, fmt.Errorf("image %s is %s/%s: a3s-box boots %s/%s", cmp.Or(img.Ref, img.ID.String()), f.OS, f.Architecture, image.Platform.OS, image.Platform.Architecture)
 	}
+	mounts, err := boxMounts(b, img.Config.Volumes)
+	if err != nil {
+		return nil, err
+	}
 	rootfs, err := r.Images.Rootfs(ctx, img)
 	if err != nil {
 		return nil, err
@@ -38,6 +43,7 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 		ID: newID(), Name: b.Name, Created: time.Now().UTC(), Spec: *b,
 		ImageRef: img.Ref, ImageDigest: img.Digest.String(), ImageID: img.ID.String(), Rootfs: rootfs,
 		Health: effectiveHealthcheck(b.Healthcheck, img.Config.Healthcheck), StopSignal: b.StopSignal,
+		Mounts: mounts,
 	}
 	if rec.StopSignal == "" {
 		rec.StopSignal = img.Config.StopSignal
@@ -49,15 +55,24 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 	if rec.Main, err = MainProcess(b, &img.Config, rec.Hostname); err != nil {
 		return nil, err
 	}
-	lock, err := r.createBox(ctx, rec)
+	var lock *statefile.Lock
+	err = r.createWithVolumes(ctx, mounts, func() error {
+		l, err := r.createBox(ctx, rec)
+		if err != nil {
+			return err
+		}
+		lock = l
+		if err := makeWritableDisk(ctx, r.rwDisk(rec.ID), rwDiskSize); err != nil {
+			_ = r.removeBox(rec.ID)
+			lock.Release()
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
-	if err := makeWritableDisk(ctx, r.rwDisk(rec.ID), rwDiskSize); err != nil {
-		_ = r.removeBox(rec.ID)
-		return nil, err
-	}
 	r.emit(rec, "create", nil)
 	return &Box{BoxRecord: rec, State: &BoxState{Status: StatusCreated}}, nil
 }

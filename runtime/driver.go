@@ -27,6 +27,8 @@ type Machine struct {
 	MemMiB  int
 	Accel   string
 	Disks   []Disk
+	// Share carries the box's volumes and bind mounts; nil for none.
+	Share *Share
 }
 
 // Disk is a raw disk image attached as a virtio block device. The guest

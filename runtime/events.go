@@ -53,7 +53,12 @@ func (r *Runtime) emit(rec *BoxRecord, action string, extra map[string]string) {
 		Actor: EventActor{ID: rec.ID, Attributes: attrs},
 		Time:  now.Unix(), TimeNano: now.UnixNano(),
 	}
-	b, err := json.Marshal(&e)
+	r.appendEvent(&e)
+}
+
+// appendEvent writes one event to the log.
+func (r *Runtime) appendEvent(e *Event) {
+	b, err := json.Marshal(e)
 	if err != nil {
 		return
 	}

@@ -169,8 +169,18 @@ func (r *Runtime) Wait(ctx context.Context, id string) (int, error) {
 var ErrRunning = errors.New("box is running")
 
 // Remove deletes box id. A running box is refused unless force, which
-// kills it first.
+// kills it first. Its volumes stay.
 func (r *Runtime) Remove(ctx context.Context, id string, force bool) error {
+	return r.remove(ctx, id, force, false)
+}
+
+// RemoveWithVolumes is Remove that also removes the box's anonymous
+// volumes that no other box uses (rm -v); named volumes always stay.
+func (r *Runtime) RemoveWithVolumes(ctx context.Context, id string, force bool) error {
+	return r.remove(ctx, id, force, true)
+}
+
+func (r *Runtime) remove(ctx context.Context, id string, force, volumes bool) error {
 	b, err := r.readBox(id)
 	if err != nil {
 		return err
@@ -210,6 +220,9 @@ func (r *Runtime) Remove(ctx context.Context, id string, force bool) error {
 		return err
 	}
 	r.emit(b.BoxRecord, "destroy", nil)
+	if volumes {
+		return r.removeAnonymousVolumes(ctx, b.Mounts)
+	}
 	return nil
 }
 

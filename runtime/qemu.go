@@ -73,6 +73,7 @@ func (q *QEMU) Args(m *Machine) []string {
 	if m.QMP != "" {
 		args = append(args, "-qmp", "unix:"+m.QMP+",server=on,wait=off")
 	}
+	args = append(args, m.Share.qemuArgs()...)
 	return args
 }
 
@@ -86,11 +87,8 @@ func (q *QEMU) Start(ctx context.Context, m *Machine) (VM, error) {
 		Pdeathsig: syscall.SIGKILL,
 		Setpgid:   true,
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", q.binary(), err)
-	}
 	vm := &qemuVM{cmd: cmd, socket: m.Socket, done: make(chan struct{}), stderr: &stderr}
-	go func() {
+	wait := func() {
 		err := cmd.Wait()
 		if err != nil {
 			if msg := strings.TrimSpace(stderr.String()); msg != "" {
@@ -99,7 +97,10 @@ func (q *QEMU) Start(ctx context.Context, m *Machine) (VM, error) {
 		}
 		vm.err = err
 		close(vm.done)
-	}()
+	}
+	if err := startVMM(cmd, m.Share, wait); err != nil {
+		return nil, fmt.Errorf("start %s: %w", q.binary(), err)
+	}
 	return vm, nil
 }
 

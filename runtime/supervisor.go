@@ -221,6 +221,7 @@ func (s *supervisor) loop(ctx context.Context) {
 			if s.rec.Spec.AutoRemove {
 				_ = s.r.removeBox(s.rec.ID)
 				s.r.emit(s.rec, "destroy", nil)
+				_ = s.r.removeAnonymousVolumes(context.Background(), s.rec.Mounts)
 			}
 			s.endRun(code, runErr)
 			return
@@ -316,6 +317,11 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 			{Path: s.r.rwDisk(s.rec.ID), Serial: "a3s-rw"},
 		},
 	}
+	share, mounts, err := s.r.prepareShare(s.rec)
+	if err != nil {
+		return cancelled(err)
+	}
+	m.Share = share
 	if err := s.boot(ctx, m); err != nil {
 		return cancelled(err)
 	}
@@ -325,6 +331,7 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	if err := g.Setup(ctx, &proto.Setup{
 		Hostname: s.rec.Hostname,
 		Hosts:    []proto.HostLine{{IP: "127.0.1.1", Names: []string{s.rec.Hostname}}},
+		Mounts:   mounts,
 	}); err != nil {
 		return cancelled(err)
 	}
@@ -436,6 +443,7 @@ func (s *supervisor) teardownVM() {
 	}
 	os.Remove(s.r.socketPath(s.rec.ID))
 	os.Remove(s.r.qmpSocket(s.rec.ID))
+	_ = clearShare(s.r.shareDir(s.rec.ID))
 }
 
 // handle answers one client connection.

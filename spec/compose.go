@@ -64,7 +64,7 @@ var composeSupported = func() []tree.Path {
 		"ports.[].protocol", "ports.[].mode")
 	add(s, "volumes", "volumes.[]", "volumes.[].type", "volumes.[].source", "volumes.[].target",
 		"volumes.[].read_only", "volumes.[].bind", "volumes.[].bind.create_host_path",
-		"volumes.[].volume", "volumes.[].tmpfs", "volumes.[].tmpfs.size", "volumes.[].tmpfs.mode")
+		"volumes.[].volume", "volumes.[].volume.nocopy", "volumes.[].tmpfs", "volumes.[].tmpfs.size", "volumes.[].tmpfs.mode")
 	add(s, "networks", "networks.*", "networks.*.aliases", "networks.*.aliases.*")
 	add(s, "depends_on", "depends_on.*", "depends_on.*.condition", "depends_on.*.required",
 		"depends_on.*.restart")
@@ -422,9 +422,11 @@ func composeBox(p *types.Project, svc types.ServiceConfig, warn, bad func(field,
 		field := fmt.Sprintf("%s.volumes[%d]", at, i)
 		switch v.Type {
 		case types.VolumeTypeBind:
-			b.Volumes = append(b.Volumes, Mount{Type: MountBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly})
+			noCreate := v.Bind != nil && !bool(v.Bind.CreateHostPath)
+			b.Volumes = append(b.Volumes, Mount{Type: MountBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly, NoCreate: noCreate})
 		case types.VolumeTypeVolume:
-			b.Volumes = append(b.Volumes, Mount{Type: MountVolume, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly})
+			noCopy := v.Volume != nil && v.Volume.NoCopy
+			b.Volumes = append(b.Volumes, Mount{Type: MountVolume, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly, NoCopy: noCopy})
 		case types.VolumeTypeTmpfs:
 			t := Tmpfs{Target: v.Target}
 			if v.Tmpfs != nil {

@@ -149,3 +149,11 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// ErrorAt is a problem found after loading (a reconcile finding an
+// external volume missing), located at field of the stack's file as
+// Parse would locate it: "boxes.web.volumes[0]", "volumes.data".
+func (s *Stack) ErrorAt(field, format string, args ...any) *Error {
+	w := s.pos.written(field)
+	return &Error{File: s.File, Line: s.pos.line(w), Field: w, Msg: fmt.Sprintf(format, args...)}
+}

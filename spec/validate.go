@@ -56,7 +56,11 @@ func (s *Stack) validate(p *problems) {
 		if n := s.Volumes[name].Name; n != "" {
 			if err := CheckName("volume", n); err != nil {
 				v.errorf("volumes."+name+".name", "%v", err)
+			} else if len(n) < 2 {
+				v.errorf("volumes."+name+".name", "invalid volume name %q: a volume's name has at least 2 characters", n)
 			}
+		} else if s.Volumes[name].External && len(name) < 2 {
+			v.errorf("volumes."+name, "invalid volume name %q: a volume's name has at least 2 characters (give the external volume's name)", name)
 		}
 	}
 	for _, name := range sortedKeys(s.Networks) {
@@ -224,12 +228,10 @@ func (v *validator) mounts(at string, b Box) {
 			if _, ok := v.s.Volumes[m.Source]; !ok {
 				v.errorf(field, "volume %q is not declared under volumes%s", m.Source, didYouMean(m.Source, sortedKeys(v.s.Volumes)))
 			}
-		case MountBind:
-			if !path.IsAbs(m.Source) {
-				v.errorf(field, "bind source %q is not an absolute path", m.Source)
-			}
 		default:
-			v.errorf(field, "invalid type %q: want volume or bind", m.Type)
+			if err := m.check(); err != nil {
+				v.errorf(field, "%v", err)
+			}
 		}
 	}
 	for i, t := range b.Tmpfs {

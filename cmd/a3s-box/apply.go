@@ -88,7 +88,7 @@ func warnUnsupported(c *cli, s *spec.Stack) {
 			name string
 			set  bool
 		}{
-			{"ports", len(b.Ports) > 0}, {"volumes", len(b.Volumes) > 0}, {"tmpfs", len(b.Tmpfs) > 0},
+			{"ports", len(b.Ports) > 0},
 			{"networks", len(b.Networks) > 0}, {"dns", len(b.DNS) > 0}, {"extra_hosts", len(b.ExtraHosts) > 0},
 			{"init", b.Init},
 		} {
@@ -100,6 +100,25 @@ func warnUnsupported(c *cli, s *spec.Stack) {
 			fmt.Fprintf(c.stderr, "a3s-box: warning: %s: box %s: %s not supported yet; ignored\n", s.File, name, strings.Join(fields, ", "))
 		}
 	}
+}
+
+// checkVolumes fails, naming each, when a stack's external volumes do
+// not exist: apply would fail on them, so it changes nothing.
+func (c *cli) checkVolumes(ctx context.Context, stacks []*spec.Stack) error {
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	var all []string
+	for _, s := range stacks {
+		for _, e := range spec.Errors(reconcile.MissingVolumes(rt, s)) {
+			all = append(all, e.Error())
+		}
+	}
+	if len(all) > 0 {
+		return errors.New(strings.Join(all, "\na3s-box: "))
+	}
+	return nil
 }
 
 func (c *cli) executor(ctx context.Context) (*reconcile.Executor, *reconcile.Store, error) {
@@ -122,6 +141,9 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 	// Everything is read and validated before anything changes.
 	stacks, src, err := c.loadStacks(ctx, *file)
 	if err != nil {
+		return err
+	}
+	if err := c.checkVolumes(ctx, stacks); err != nil {
 		return err
 	}
 	e, store, err := c.executor(ctx)
@@ -218,6 +240,9 @@ func planVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkVolumes(ctx, stacks); err != nil {
+		return err
+	}
 	rt, err := c.runtime(ctx)
 	if err != nil {
 		return err
@@ -251,8 +276,9 @@ func planVerb(ctx context.Context, c *cli, args []string) error {
 }
 
 func deleteVerb(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags("delete", "delete -f FILE|DIR|- | delete STACK...", "Remove the stacks of files (or named stacks) and the boxes they own")
+	fs := c.newFlags("delete", "delete [-v] -f FILE|DIR|- | delete [-v] STACK...", "Remove the stacks of files (or named stacks) and the boxes they own")
 	file := fs.StringP("file", "f", "", "Stack file, compose file, directory of them, or - for stdin")
+	volumes := fs.BoolP("volumes", "v", false, "Remove the volumes the stacks made and their boxes' anonymous volumes too (external volumes stay)")
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -273,12 +299,24 @@ func deleteVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.RemoveVolumes = *volumes
 	failed := false
 	for _, name := range names {
 		if err := deleteStack(ctx, e, store, name); err != nil {
 			fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", name, err)
 			failed = true
 			continue
+		}
+		if *volumes {
+			removed, err := reconcile.RemoveStackVolumes(ctx, e.RT, name)
+			for _, v := range removed {
+				fmt.Fprintf(c.stdout, " ✔ volume %s: removed\n", v)
+			}
+			if err != nil {
+				fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", name, strings.ReplaceAll(err.Error(), "\n", "; "))
+				failed = true
+				continue
+			}
 		}
 		fmt.Fprintf(c.stdout, "stack %s: deleted\n", name)
 	}
@@ -294,13 +332,25 @@ func deleteStack(ctx context.Context, e *reconcile.Executor, store *reconcile.St
 	if err != nil {
 		return err
 	}
-	if _, err := store.Get(name); errors.Is(err, reconcile.ErrNoStack) && len(observed) == 0 {
+	if _, err := store.Get(name); errors.Is(err, reconcile.ErrNoStack) && len(observed) == 0 && !(e.RemoveVolumes && stackHasVolumes(e.RT, name)) {
 		return err
 	}
 	if err := e.Execute(ctx, reconcile.Plan(nil, observed)); err != nil {
 		return err
 	}
 	return store.Delete(ctx, name)
+}
+
+// stackHasVolumes reports whether volumes labelled as stack's remain, so
+// that delete -v of a stack already deleted still removes them.
+func stackHasVolumes(rt *runtime.Runtime, stack string) bool {
+	vols, _ := rt.Volumes.List()
+	for _, v := range vols {
+		if v.Labels[reconcile.LabelStack] == stack {
+			return true
+		}
+	}
+	return false
 }
 
 func stacksVerb(ctx context.Context, c *cli, args []string) error {

@@ -30,9 +30,18 @@ func goldenBoxes(now time.Time) []*runtime.Box {
 		}
 	}
 	hex := func(c byte) string { return string(bytes.Repeat([]byte{c}, 64)) }
+	withMounts := func(b *runtime.Box) *runtime.Box {
+		b.Mounts = []runtime.Mount{
+			{Type: spec.MountVolume, Name: "data", Destination: "/data"},
+			{Type: spec.MountVolume, Name: hex('9'), Destination: "/var/cache", Anonymous: true},
+			{Type: spec.MountBind, Source: "/srv/site", Destination: "/srv/www", ReadOnly: true},
+			{Type: spec.MountTmpfs, Destination: "/run", Tmpfs: []string{"size=67108864"}},
+		}
+		return b
+	}
 	return []*runtime.Box{
-		mk(hex('a'), "web-healthy", 3*time.Minute, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-3 * time.Minute),
-			Health: &runtime.Health{Status: runtime.HealthHealthy, Log: []runtime.HealthResult{{Start: now.Add(-time.Second), End: now.Add(-time.Second), ExitCode: 0, Output: "ok\n"}}}}),
+		withMounts(mk(hex('a'), "web-healthy", 3*time.Minute, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-3 * time.Minute),
+			Health: &runtime.Health{Status: runtime.HealthHealthy, Log: []runtime.HealthResult{{Start: now.Add(-time.Second), End: now.Add(-time.Second), ExitCode: 0, Output: "ok\n"}}}})),
 		mk(hex('b'), "web-starting", 40*time.Second, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-30 * time.Second),
 			Health: &runtime.Health{Status: runtime.HealthStarting, Log: []runtime.HealthResult{}}}),
 		mk(hex('c'), "web-paused", 2*time.Hour, runtime.BoxState{Status: runtime.StatusPaused, PID: 1, StartedAt: now.Add(-90 * time.Minute)}),

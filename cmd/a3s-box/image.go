@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/a3s-box/a3s-box/runtime"
@@ -17,10 +16,7 @@ func init() {
 
 // imageSubcommands are Docker's `image` subcommands; each runs the same
 // function as its top-level spelling.
-var imageSubcommands = map[string]struct {
-	run     func(ctx context.Context, c *cli, args []string) error
-	summary string
-}{
+var imageSubcommands = map[string]subcommand{
 	"ls":      {imagesVerb, "List images"},
 	"list":    {imagesVerb, ""},
 	"pull":    {pullVerb, "Download an image from a registry"},
@@ -37,26 +33,7 @@ var imageSubcommands = map[string]struct {
 }
 
 func imageVerb(ctx context.Context, c *cli, args []string) error {
-	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
-		fmt.Fprint(c.stdout, "Usage:  a3s-box image COMMAND\n\nManage images\n\nCommands:\n")
-		var names []string
-		for n, s := range imageSubcommands {
-			if s.summary != "" {
-				names = append(names, n)
-			}
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(c.stdout, "  %-10s %s\n", n, imageSubcommands[n].summary)
-		}
-		fmt.Fprint(c.stdout, "\nRun 'a3s-box image COMMAND --help' for more information on a command.\n")
-		return nil
-	}
-	sub, ok := imageSubcommands[args[0]]
-	if !ok {
-		return fmt.Errorf("'%s' is not an a3s-box image command.\nSee 'a3s-box image --help'", args[0])
-	}
-	return sub.run(ctx, c, args[1:])
+	return c.subcommands(ctx, "image", "Manage images", imageSubcommands, args)
 }
 
 // images opens the image store alone: image verbs boot nothing.

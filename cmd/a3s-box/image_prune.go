@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"strings"
@@ -35,10 +34,7 @@ func imagePruneVerb(ctx context.Context, c *cli, args []string) error {
 		if *all {
 			warning = "WARNING! This will remove all images without at least one box created from them."
 		}
-		fmt.Fprintf(c.stdout, "%s\nAre you sure you want to continue? [y/N] ", warning)
-		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-			fmt.Fprintln(c.stdout)
+		if !c.confirm(warning) {
 			return nil
 		}
 	}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
@@ -28,7 +26,7 @@ type inspectJSON struct {
 	Driver          string            `json:"Driver"`
 	Platform        string            `json:"Platform"`
 	HostConfig      inspectHostConfig `json:"HostConfig"`
-	Mounts          []any             `json:"Mounts"`
+	Mounts          []inspectMount    `json:"Mounts"`
 	Config          inspectConfig     `json:"Config"`
 	NetworkSettings inspectNetwork    `json:"NetworkSettings"`
 	SizeRw          *int64            `json:"SizeRw,omitempty"`
@@ -103,7 +101,7 @@ func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
 	j := &inspectJSON{
 		ID: b.ID, Created: dockerTime(b.Created), Image: b.ImageID, Name: "/" + b.Name,
 		LogPath: rt.LogPath(b.ID), RestartCount: st.RestartCount, Driver: rt.Driver.Name(), Platform: "linux",
-		Mounts:          []any{},
+		Mounts:          inspectMounts(rt, b),
 		NetworkSettings: inspectNetwork{Ports: map[string]any{}, Networks: map[string]any{}},
 	}
 	if len(b.Main.Args) > 0 {
@@ -159,13 +157,9 @@ func inspectVerb(ctx context.Context, c *cli, args []string) error {
 	if *kind != "" && *kind != "container" && *kind != "box" {
 		return fmt.Errorf("%q is not a valid value for --type: this verb inspects boxes (container); use 'a3s-box image inspect' for images", *kind)
 	}
-	var l *lister
-	if *format != "" {
-		var err error
-		if l, err = newLister(c.stdout, *format, "", nil); err != nil {
-			return err
-		}
-		l.table = false
+	show, err := inspectPrinter(c.stdout, *format)
+	if err != nil {
+		return err
 	}
 	rt, err := c.runtime(ctx)
 	if err != nil {
@@ -176,24 +170,8 @@ func inspectVerb(ctx context.Context, c *cli, args []string) error {
 	for _, b := range boxes {
 		objs = append(objs, newInspect(rt, b, *size))
 	}
-	if l != nil {
-		// Templates see the JSON shape, so {{.State.Status}} works on it.
-		var rows []any
-		for _, o := range objs {
-			var m map[string]any
-			b, _ := json.Marshal(o)
-			_ = json.Unmarshal(b, &m)
-			rows = append(rows, m)
-		}
-		if err := l.print(rows); err != nil {
-			return err
-		}
-	} else {
-		if objs == nil {
-			objs = []any{}
-		}
-		b, _ := json.MarshalIndent(objs, "", "    ")
-		fmt.Fprintln(c.stdout, strings.TrimSpace(string(b)))
+	if err := show(objs); err != nil {
+		return err
 	}
 	if failed {
 		return errPrinted

@@ -254,7 +254,7 @@ func pauseVerb(freeze bool) func(ctx context.Context, c *cli, args []string) err
 func rmVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("rm", "rm [OPTIONS] BOX [BOX...]", "Remove one or more boxes")
 	force := fs.BoolP("force", "f", false, "Force the removal of a running box (uses SIGKILL)")
-	fs.BoolP("volumes", "v", false, "Remove anonymous volumes associated with the box")
+	volumes := fs.BoolP("volumes", "v", false, "Remove anonymous volumes associated with the box")
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -262,7 +262,11 @@ func rmVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	return c.eachBox(ctx, fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		if err := rt.Remove(ctx, b.ID, *force); err != nil {
+		remove := rt.Remove
+		if *volumes {
+			remove = rt.RemoveWithVolumes
+		}
+		if err := remove(ctx, b.ID, *force); err != nil {
 			return err
 		}
 		// rm is an edit too: the box leaves the implicit stack.

@@ -47,6 +47,54 @@ func newLister(out io.Writer, format, def string, header any) (*lister, error) {
 	return l, nil
 }
 
+// newListLister is newLister for a listing verb with -q: quiet, without
+// a --format, prints quietDef's lines and no heading.
+func newListLister(out io.Writer, format, def, quietDef string, header any, quiet bool) (*lister, error) {
+	if quiet && format == "" {
+		l, err := newLister(out, "", quietDef, header)
+		if err == nil {
+			l.table = false
+		}
+		return l, err
+	}
+	return newLister(out, format, def, header)
+}
+
+// inspectPrinter prints what an inspect verb found: Docker's indented
+// JSON array, or each object through the --format template, which sees
+// the JSON shape ({{.State.Status}}). The template is parsed first, so a
+// bad one fails before anything is looked up.
+func inspectPrinter(out io.Writer, format string) (func(objs []any) error, error) {
+	if format == "" {
+		return func(objs []any) error {
+			if objs == nil {
+				objs = []any{}
+			}
+			b, err := json.MarshalIndent(objs, "", "    ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(out, "%s\n", b)
+			return err
+		}, nil
+	}
+	l, err := newLister(out, format, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	l.table = false
+	return func(objs []any) error {
+		rows := make([]any, len(objs))
+		for i, o := range objs {
+			var m map[string]any
+			b, _ := json.Marshal(o)
+			_ = json.Unmarshal(b, &m)
+			rows[i] = m
+		}
+		return l.print(rows)
+	}, nil
+}
+
 // print writes every row; rows are structs whose fields the template
 // names, or raw maps for json.
 func (l *lister) print(rows []any) error {

@@ -171,7 +171,9 @@ func eventFilter(args []string) (func(*runtime.Event) bool, error) {
 		case "event":
 			return e.Action == v || strings.HasPrefix(e.Action, v+":")
 		case "container":
-			return e.Actor.ID == v || a["name"] == v || (len(v) >= 1 && strings.HasPrefix(e.Actor.ID, v))
+			return e.Type == "container" && (e.Actor.ID == v || a["name"] == v || (len(v) >= 1 && strings.HasPrefix(e.Actor.ID, v)))
+		case "volume":
+			return e.Type == "volume" && e.Actor.ID == v
 		case "image":
 			return a["image"] == v || e.From == v
 		case "label":
@@ -179,7 +181,7 @@ func eventFilter(args []string) (func(*runtime.Event) bool, error) {
 			got, ok := a[lk]
 			return ok && (!has || got == lv)
 		}
-		return false // volume and network events come with those objects
+		return false // network events come with networks
 	}
 	return func(e *runtime.Event) bool {
 		for k, vals := range by {

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -189,3 +190,45 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string, code int) error {
 }
 
 func joinLines(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+// subcommand is one verb of a management command (image ls, volume rm).
+type subcommand struct {
+	run     func(ctx context.Context, c *cli, args []string) error
+	summary string // empty for an alias, left out of the usage
+}
+
+// subcommands runs args[0] of management command name, or prints its
+// usage.
+func (c *cli) subcommands(ctx context.Context, name, summary string, subs map[string]subcommand, args []string) error {
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		fmt.Fprintf(c.stdout, "Usage:  a3s-box %s COMMAND\n\n%s\n\nCommands:\n", name, summary)
+		var names []string
+		for n, s := range subs {
+			if s.summary != "" {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(c.stdout, "  %-10s %s\n", n, subs[n].summary)
+		}
+		fmt.Fprintf(c.stdout, "\nRun 'a3s-box %s COMMAND --help' for more information on a command.\n", name)
+		return nil
+	}
+	sub, ok := subs[args[0]]
+	if !ok {
+		return fmt.Errorf("'%s' is not an a3s-box %s command (see 'a3s-box %s --help')", args[0], name, name)
+	}
+	return sub.run(ctx, c, args[1:])
+}
+
+// confirm asks a prune's question and reports a yes.
+func (c *cli) confirm(warning string) bool {
+	fmt.Fprintf(c.stdout, "%s\nAre you sure you want to continue? [y/N] ", warning)
+	line, _ := bufio.NewReader(c.stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		fmt.Fprintln(c.stdout)
+		return false
+	}
+	return true
+}

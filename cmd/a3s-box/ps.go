@@ -77,15 +77,9 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 	if *size {
 		def += "\t{{.Size}}"
 	}
-	if *quiet && *format == "" {
-		def = "{{.ID}}"
-	}
-	l, err := newLister(c.stdout, *format, def, psHeader)
+	l, err := newListLister(c.stdout, *format, def, "{{.ID}}", psHeader, *quiet)
 	if err != nil {
 		return err
-	}
-	if *quiet && *format == "" {
-		l.table = false
 	}
 	rt, err := c.runtime(ctx)
 	if err != nil {
@@ -138,6 +132,7 @@ func newPSRow(rt *runtime.Runtime, b *runtime.Box, now time.Time, noTrunc, size 
 		labels:       b.Spec.Labels,
 		Health:       healthStatus(b.State),
 	}
+	r.Mounts, r.LocalVolumes = psMounts(b, noTrunc)
 	if size {
 		rw, virt := rt.BoxSize(b)
 		r.Size = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(virt))
@@ -296,11 +291,13 @@ func (f *boxFilter) matchOne(k, v string, b *runtime.Box) bool {
 		return h == v
 	case "ancestor":
 		return b.ImageRef == v || b.Spec.Image == v || strings.HasPrefix(strings.TrimPrefix(b.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:")) || b.ImageID == v
+	case "volume":
+		return mountsMatch(b, v)
 	case "before":
 		return b.Created.Before(f.before)
 	case "since":
 		return b.Created.After(f.since)
 	}
-	// network and volume: boxes are attached to neither yet.
+	// network: boxes are attached to none yet.
 	return false
 }

@@ -15,6 +15,35 @@ type Setup struct {
 	DNS        []string   `json:"dns,omitempty"`        // nameservers for /etc/resolv.conf
 	DNSSearch  []string   `json:"dnsSearch,omitempty"`  // search domains
 	DNSOptions []string   `json:"dnsOptions,omitempty"` // resolv.conf options
+	// Mounts are the box's volumes, bind mounts and tmpfs mounts, mounted
+	// in this order once the root is assembled.
+	Mounts []Mount `json:"mounts,omitempty"`
+}
+
+// ShareTag is the 9p mount tag of the one share that carries all of a
+// box's volumes and bind mounts, each a subdirectory (or file) of it.
+const ShareTag = "a3s-share"
+
+// Mount types.
+const (
+	MountBind  = "bind"  // Source names an entry of the share
+	MountTmpfs = "tmpfs" // a memory filesystem in the guest
+)
+
+// Mount is one mount in the box.
+type Mount struct {
+	Type   string `json:"type"`
+	Source string `json:"source,omitempty"` // the entry of the share (bind)
+	Target string `json:"target"`           // absolute, in the box
+	// ReadOnly mounts it read-only.
+	ReadOnly bool `json:"readOnly,omitempty"`
+	// Seed copies what the image has at Target into an empty volume
+	// before mounting it, keeping owners and modes, as Docker does for a
+	// new volume.
+	Seed bool `json:"seed,omitempty"`
+	// Options are a tmpfs's: size=BYTES, mode=OCTAL, and the flags ro,
+	// exec, suid, dev (nosuid, nodev and noexec are the default).
+	Options []string `json:"options,omitempty"`
 }
 
 // HostLine is one /etc/hosts entry.
