@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,6 +26,10 @@ type Executor struct {
 	// RemoveVolumes makes removals take the boxes' anonymous volumes
 	// with them (delete -v).
 	RemoveVolumes bool
+	// StopTimeout, when set, is the grace period in seconds of stops
+	// (negative: the box's own), and makes removals and recreations stop
+	// a running box first, as compose does; otherwise they kill it.
+	StopTimeout *int
 
 	mu     sync.Mutex
 	failed map[boxKey]bool
@@ -52,7 +57,7 @@ func (e *Executor) Execute(ctx context.Context, actions []Action) error {
 					e.mu.Lock()
 					e.failed[boxKey{a.Stack, a.Box}] = true
 					e.mu.Unlock()
-					errs[i] = fmt.Errorf("%s %s/%s: %w", a.Kind, a.Stack, a.Box, err)
+					errs[i] = fmt.Errorf("%s %s: %w", a.Kind, a.target(), err)
 				}
 			}(i)
 		}
@@ -75,7 +80,7 @@ func (e *Executor) progress(format string, args ...any) {
 }
 
 func (e *Executor) run(ctx context.Context, a Action) error {
-	name := BoxName(a.Stack, a.Box)
+	name := a.BoxName()
 	if a.Desired != nil {
 		for _, dep := range a.Desired.Spec.DependsOn {
 			e.mu.Lock()
@@ -109,38 +114,55 @@ func (e *Executor) do(ctx context.Context, a Action) error {
 	case ActionStop:
 		return e.stop(ctx, a.Observed.ID)
 	case ActionRecreate:
-		if err := e.RT.Remove(ctx, a.Observed.ID, true); err != nil {
+		if err := e.remove(ctx, a.Observed.ID); err != nil {
 			return err
 		}
 		return e.create(ctx, a.Desired)
 	case ActionRemove:
-		if e.RemoveVolumes {
-			return e.RT.RemoveWithVolumes(ctx, a.Observed.ID, true)
-		}
-		return e.RT.Remove(ctx, a.Observed.ID, true)
+		return e.remove(ctx, a.Observed.ID)
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
 }
 
+// remove removes box id, stopping it first when StopTimeout says so.
+func (e *Executor) remove(ctx context.Context, id string) error {
+	if e.StopTimeout != nil {
+		if err := e.stop(ctx, id); err != nil {
+			return err
+		}
+	}
+	if e.RemoveVolumes {
+		return e.RT.RemoveWithVolumes(ctx, id, true)
+	}
+	return e.RT.Remove(ctx, id, true)
+}
+
+// stop stops box id with its stop signal and grace period, or
+// StopTimeout's.
 func (e *Executor) stop(ctx context.Context, id string) error {
 	b, err := e.RT.Lookup(id)
 	if err != nil {
 		return err
 	}
-	return e.RT.Stop(ctx, id, 0, runtime.StopTimeout(b))
+	timeout := runtime.StopTimeout(b)
+	if e.StopTimeout != nil && *e.StopTimeout >= 0 {
+		timeout = *e.StopTimeout
+	}
+	return e.RT.Stop(ctx, id, 0, timeout)
 }
 
 // create makes the runtime box for d, labelled with its place in the
 // desired state, and starts it unless d is to stay stopped.
 func (e *Executor) create(ctx context.Context, d *DesiredBox) error {
 	b := d.Spec
-	b.Name = BoxName(d.Stack, d.Name)
+	b.Name = ReplicaName(d.Stack, d.Name, d.Index)
 	labels := map[string]string{}
 	for k, v := range d.Spec.Labels {
 		labels[k] = v
 	}
 	labels[LabelStack], labels[LabelBox], labels[LabelHash] = d.Stack, d.Name, d.Hash
 	labels[LabelProject], labels[LabelService] = d.Stack, d.Name
+	labels[LabelNumber], labels[LabelOneoff] = strconv.Itoa(replica(d.Index)), "False"
 	b.Labels = labels
 	img, err := e.RT.ResolveImage(ctx, b.Image, nil)
 	if err != nil {
@@ -159,18 +181,36 @@ func (e *Executor) create(ctx context.Context, d *DesiredBox) error {
 	return e.RT.Start(ctx, box.ID, false)
 }
 
-// waitDependencies waits until each box d depends on meets its condition.
+// waitDependencies waits until every replica of each box d depends on
+// meets its condition. The replicas of a dependency are made in an
+// earlier wave and numbered from 1 without gaps, so they are found by
+// name until one is missing.
 func (e *Executor) waitDependencies(ctx context.Context, d *DesiredBox) error {
 	if d == nil {
 		return nil
 	}
+	return e.WaitFor(ctx, d.Stack, d.Spec.DependsOn)
+}
+
+// WaitFor waits until every replica of each of deps, boxes of stack,
+// meets its condition, as a box that depends on them waits before it
+// starts (the one-off box of compose run).
+func (e *Executor) WaitFor(ctx context.Context, stack string, deps []spec.Dependency) error {
 	timeout := e.DependTimeout
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	for _, dep := range d.Spec.DependsOn {
-		if err := e.waitCondition(ctx, BoxName(d.Stack, dep.Name), dep.Condition, timeout); err != nil {
-			return fmt.Errorf("depends on %s (%s): %w", dep.Name, dep.Condition, err)
+	for _, dep := range deps {
+		for n := 1; ; n++ {
+			name := ReplicaName(stack, dep.Name, n)
+			if n > 1 {
+				if _, err := e.RT.Lookup(name); errors.Is(err, runtime.ErrNoSuchBox) {
+					break
+				}
+			}
+			if err := e.waitCondition(ctx, name, dep.Condition, timeout); err != nil {
+				return fmt.Errorf("depends on %s (%s): %w", dep.Name, dep.Condition, err)
+			}
 		}
 	}
 	return nil

@@ -13,8 +13,9 @@ import (
 const hashVersion = 1
 
 // ConfigHash returns the hash of what box name of stack s was made from:
-// its Box (less its name, its depends_on, which only orders starts, and
-// its env_file list, whose variables are in its environment), and the
+// its Box (less its name, its depends_on, which only orders starts, its
+// env_file list, whose variables are in its environment, and its replica
+// count, which says how many such boxes run, not what they are), and the
 // declarations of the volumes and networks it uses. Two boxes with the
 // same hash need not be recreated to match each other.
 func ConfigHash(s *spec.Stack, name string) string {
@@ -22,7 +23,7 @@ func ConfigHash(s *spec.Stack, name string) string {
 	// JSON leaves out empty lists and maps, so a Box built in code and one
 	// read back from disk hash alike; only Entrypoint tells nil (the
 	// image's) from empty (cleared).
-	b.Name, b.DependsOn, b.EnvFile = "", nil, nil
+	b.Name, b.DependsOn, b.EnvFile, b.Replicas = "", nil, nil, nil
 	h := struct {
 		V        int                     `json:"v"`
 		Box      spec.Box                `json:"box"`

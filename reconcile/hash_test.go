@@ -36,6 +36,7 @@ func TestConfigHash(t *testing.T) {
 		}, true},
 		{"depends_on", func(s *spec.Stack) { b := s.Boxes["web"]; b.DependsOn = nil; s.Boxes["web"] = b }, true},
 		{"env_file list", func(s *spec.Stack) { b := s.Boxes["web"]; b.EnvFile = []string{"x.env"}; s.Boxes["web"] = b }, true},
+		{"replicas", func(s *spec.Stack) { b := s.Boxes["web"]; n := 3; b.Replicas = &n; s.Boxes["web"] = b }, true},
 		{"another box", func(s *spec.Stack) { b := s.Boxes["db"]; b.Image = "x"; s.Boxes["db"] = b }, true},
 		{"its volume", func(s *spec.Stack) { s.Volumes["data"] = spec.Volume{External: true} }, false},
 		{"a volume it does not use", func(s *spec.Stack) { s.Volumes["unused"] = spec.Volume{External: true} }, true},

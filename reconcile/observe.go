@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/a3s-box/a3s-box/runtime"
 )
@@ -10,26 +11,33 @@ import (
 // Labels a3s-box sets on the boxes it makes for a stack: what ties a
 // runtime box back to its place in the desired state. The compose labels
 // let `ps --filter label=com.docker.compose.project=...` work as with
-// Docker.
+// Docker, and mark the one-off boxes of `compose run`, which belong to no
+// desired state.
 const (
 	LabelStack   = "a3s-box.stack"
 	LabelBox     = "a3s-box.box"
 	LabelHash    = "a3s-box.config-hash"
 	LabelProject = "com.docker.compose.project"
 	LabelService = "com.docker.compose.service"
+	LabelNumber  = "com.docker.compose.container-number"
+	LabelOneoff  = "com.docker.compose.oneoff"
 )
 
-// BoxName is the runtime name of a stack's box, compose's
+// ReplicaName is the runtime name of replica n of a stack's box, compose's
 // <project>-<service>-<n>; a box of the implicit stack keeps its own.
-func BoxName(stack, box string) string {
+func ReplicaName(stack, box string, n int) string {
 	if stack == ImplicitStack {
 		return box
 	}
-	return stack + "-" + box + "-1"
+	return stack + "-" + box + "-" + strconv.Itoa(replica(n))
 }
 
+// BoxName is the runtime name of a stack box's first replica.
+func BoxName(stack, box string) string { return ReplicaName(stack, box, 1) }
+
 // Observe reports the runtime's boxes of the named stacks (all stacks when
-// stacks is nil) as the planner takes them.
+// stacks is nil) as the planner takes them. One-off boxes (compose run)
+// are no stack's replicas and are left out.
 func Observe(rt *runtime.Runtime, stacks map[string]bool) ([]ObservedBox, error) {
 	boxes, err := rt.Boxes()
 	if err != nil {
@@ -38,7 +46,7 @@ func Observe(rt *runtime.Runtime, stacks map[string]bool) ([]ObservedBox, error)
 	var out []ObservedBox
 	for _, b := range boxes {
 		stack, ok := b.Spec.Labels[LabelStack]
-		if !ok || (stacks != nil && !stacks[stack]) {
+		if !ok || (stacks != nil && !stacks[stack]) || b.Spec.Labels[LabelOneoff] == "True" {
 			continue
 		}
 		out = append(out, observed(b))
@@ -55,8 +63,10 @@ func observed(b *runtime.Box) ObservedBox {
 	case runtime.StatusRemoving, runtime.StatusDead:
 		state = runtime.StatusExited
 	}
+	// Boxes made before replicas were numbered are the first.
+	n, _ := strconv.Atoi(b.Spec.Labels[LabelNumber])
 	return ObservedBox{
-		Stack: b.Spec.Labels[LabelStack], Name: b.Spec.Labels[LabelBox], ID: b.ID,
+		Stack: b.Spec.Labels[LabelStack], Name: b.Spec.Labels[LabelBox], Index: replica(n), ID: b.ID,
 		Hash: b.Spec.Labels[LabelHash], State: state, ExitCode: b.State.ExitCode,
 		Restart: b.Spec.Restart, StoppedByUser: b.State.ManualStop,
 	}

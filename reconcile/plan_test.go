@@ -151,3 +151,165 @@ func TestWaves(t *testing.T) {
 		t.Errorf("SplitOrphans: %d rest, %d orphans", len(rest), len(orphans))
 	}
 }
+
+// scaled is desired box name of stack s at n replicas, hash h.
+func scaled(name, h string, n int, deps ...string) []DesiredBox {
+	d := box(name, h, deps...)
+	d.Spec.Replicas = &n
+	s := &spec.Stack{Name: "s", Boxes: map[string]spec.Box{name: d.Spec}}
+	rec := &StackRecord{Name: "s", Stack: *s, Boxes: map[string]BoxEntry{name: {Hash: h}}}
+	return rec.Desired()
+}
+
+// seenN is replica n of an observed box.
+func seenN(name, h string, n int, state string) ObservedBox {
+	o := seen(name, h, state)
+	o.Index = n
+	return o
+}
+
+// renderReplicas writes a plan as "kind box-n (level) reason" lines.
+func renderReplicas(actions []Action) []string {
+	var out []string
+	for _, a := range actions {
+		orphan := ""
+		if a.Orphan {
+			orphan = " orphan"
+		}
+		out = append(out, fmt.Sprintf("%s %s %d%s: %s", a.Kind, a.BoxName(), a.Level, orphan, a.Reason))
+	}
+	return out
+}
+
+func TestPlanReplicas(t *testing.T) {
+	const running = runtime.StatusRunning
+	join := func(lists ...[]DesiredBox) []DesiredBox { return slices.Concat(lists...) }
+	tests := []struct {
+		name     string
+		desired  []DesiredBox
+		observed []ObservedBox
+		want     []string
+	}{
+		{"fresh, three replicas", scaled("web", "h", 3), nil, []string{
+			"create s-web-1 0: not created yet", "create s-web-2 0: not created yet", "create s-web-3 0: not created yet"}},
+		{"scale up from one", scaled("web", "h", 3), []ObservedBox{seenN("web", "h", 1, running)}, []string{
+			"create s-web-2 0: not created yet", "create s-web-3 0: not created yet"}},
+		{"old boxes without a number are the first", scaled("web", "h", 2), []ObservedBox{seenN("web", "h", 0, running)}, []string{
+			"create s-web-2 0: not created yet"}},
+		{"scale down removes the highest first", scaled("web", "h", 1),
+			[]ObservedBox{seenN("web", "h", 2, running), seenN("web", "h", 1, running), seenN("web", "h", 4, running), seenN("web", "h", 3, running)},
+			[]string{"remove s-web-4 0: scaled to 1", "remove s-web-3 0: scaled to 1", "remove s-web-2 0: scaled to 1"}},
+		{"scale to zero", scaled("web", "h", 0),
+			[]ObservedBox{seenN("web", "h", 1, running), seenN("web", "h", 2, running)},
+			[]string{"remove s-web-2 0: scaled to 0", "remove s-web-1 0: scaled to 0"}},
+		{"config change recreates every replica", scaled("web", "new", 2),
+			[]ObservedBox{seenN("web", "old", 1, running), seenN("web", "old", 2, running)},
+			[]string{"recreate s-web-1 0: config changed", "recreate s-web-2 0: config changed"}},
+		{"scale down and change at once", scaled("web", "new", 1),
+			[]ObservedBox{seenN("web", "old", 1, running), seenN("web", "old", 2, running)},
+			[]string{"remove s-web-2 0: scaled to 1", "recreate s-web-1 0: config changed"}},
+		{"a second box of one replica goes", scaled("web", "h", 1),
+			[]ObservedBox{seenN("web", "h", 1, running), seenN("web", "h", 1, running)},
+			[]string{"remove s-web-1 0: a second box of s-web-1"}},
+		{"replicas of a dependency come first", join(scaled("db", "d", 2), scaled("api", "a", 2, "db")), nil, []string{
+			"create s-db-1 0: not created yet", "create s-db-2 0: not created yet",
+			"create s-api-1 1: not created yet", "create s-api-2 1: not created yet"}},
+		{"dependents' replicas go first", join(scaled("db", "d", 1), scaled("api", "a", 1, "db")),
+			[]ObservedBox{seenN("db", "d", 1, running), seenN("db", "d", 2, running), seenN("api", "a", 1, running), seenN("api", "a", 2, running)},
+			[]string{"remove s-api-2 1: scaled to 1", "remove s-db-2 0: scaled to 1"}},
+		{"recreate forced, hash unchanged", func() []DesiredBox {
+			d := scaled("web", "h", 2)
+			for i := range d {
+				d[i].Recreate = true
+			}
+			return d
+		}(), []ObservedBox{seenN("web", "h", 1, running), seenN("web", "h", 2, running)},
+			[]string{"recreate s-web-1 0: recreate forced", "recreate s-web-2 0: recreate forced"}},
+		{"exited replica restarts on its own", scaled("web", "h", 2),
+			[]ObservedBox{seenN("web", "h", 1, running), exited(seenN("web", "h", 2, ""), 1, "on-failure", false)},
+			[]string{"start s-web-2 0: exited with status 1; restart policy on-failure"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := renderReplicas(Plan(tt.desired, tt.observed))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+		})
+	}
+}
+
+func TestNarrow(t *testing.T) {
+	desired := slices.Concat(scaled("db", "d", 1), scaled("api", "new", 1, "db"), scaled("web", "w", 1))
+	desired[1].Recreate = true
+	observed := []ObservedBox{
+		seenN("db", "d", 1, runtime.StatusCreated), seenN("api", "old", 1, runtime.StatusRunning),
+		seenN("web", "w", 2, runtime.StatusRunning), seenN("gone", "g", 1, runtime.StatusRunning),
+	}
+	plan := Plan(desired, observed)
+	tests := []struct {
+		name    string
+		o       Options
+		want    []string
+		orphans int
+	}{
+		{"everything but orphans", Options{}, []string{"remove s-web-2 0: scaled to 1", "start s-db-1 0: created but not started",
+			"create s-web-1 0: not created yet", "recreate s-api-1 1: config changed"}, 1},
+		{"prune", Options{Prune: true}, []string{"remove s-gone-1 0 orphan: no longer in stack s", "remove s-web-2 0: scaled to 1",
+			"start s-db-1 0: created but not started", "create s-web-1 0: not created yet", "recreate s-api-1 1: config changed"}, 0},
+		{"only some boxes", Options{Only: map[string]bool{"db": true}}, []string{"start s-db-1 0: created but not started"}, 1},
+		{"only starts", Options{Kinds: map[ActionKind]bool{ActionStart: true}}, []string{"start s-db-1 0: created but not started"}, 1},
+		{"no start", Options{NoStart: true, Only: map[string]bool{"db": true, "api": true}}, []string{"recreate s-api-1 1: config changed"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rest, orphans := Narrow(plan, tt.o)
+			if got := renderReplicas(rest); !slices.Equal(got, tt.want) || len(orphans) != tt.orphans {
+				t.Errorf("got\n  %s\n%d orphans; want\n  %s\n%d orphans", strings.Join(got, "\n  "), len(orphans), strings.Join(tt.want, "\n  "), tt.orphans)
+			}
+			for _, a := range rest {
+				if tt.o.NoStart && a.Desired != nil && !a.Desired.Stopped {
+					t.Errorf("%s: would start with --no-start", a)
+				}
+			}
+		})
+	}
+}
+
+func TestStartOrderAndDependencies(t *testing.T) {
+	s := &spec.Stack{Name: "s", Boxes: map[string]spec.Box{}}
+	for _, d := range []DesiredBox{box("web", "", "api"), box("api", "", "db", "cache"), box("db", ""), box("cache", ""), box("lone", "")} {
+		s.Boxes[d.Name] = d.Spec
+	}
+	if got, want := StartOrder(s), []string{"cache", "db", "lone", "api", "web"}; !slices.Equal(got, want) {
+		t.Errorf("StartOrder = %v, want %v", got, want)
+	}
+	got := WithDependencies(s, []string{"api"})
+	if len(got) != 3 || !got["api"] || !got["db"] || !got["cache"] {
+		t.Errorf("WithDependencies(api) = %v", got)
+	}
+}
+
+func TestTeardown(t *testing.T) {
+	s := &spec.Stack{Name: "s", Boxes: map[string]spec.Box{}}
+	for _, d := range []DesiredBox{box("web", "", "api"), box("api", "", "db"), box("db", "")} {
+		s.Boxes[d.Name] = d.Spec
+	}
+	observed := []ObservedBox{seenN("db", "d", 1, runtime.StatusRunning), seenN("web", "w", 1, runtime.StatusRunning),
+		seenN("web", "w", 2, runtime.StatusRunning), seenN("api", "a", 1, runtime.StatusRunning), seenN("old", "o", 1, runtime.StatusExited)}
+	var got []string
+	for _, wave := range Waves(Teardown(s, observed)) {
+		var names []string
+		for _, a := range wave {
+			names = append(names, a.BoxName())
+		}
+		got = append(got, strings.Join(names, " "))
+	}
+	want := []string{"s-web-2 s-web-1", "s-api-1", "s-db-1 s-old-1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("waves %q, want %q", got, want)
+	}
+	if n := len(Teardown(nil, observed)); n != len(observed) {
+		t.Errorf("without a stack: %d actions for %d boxes", n, len(observed))
+	}
+}

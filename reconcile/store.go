@@ -36,6 +36,9 @@ const (
 type Source struct {
 	Kind string `json:"kind"`
 	Path string `json:"path,omitempty"` // absolute, for SourceFile and SourceDir
+	// Files are every file a compose project was read from (its main
+	// file, overrides and -f files), absolute, when there are several.
+	Files []string `json:"files,omitempty"`
 }
 
 // StackRecord is one stack's desired state and last status, kept in
@@ -66,10 +69,11 @@ type BoxEntry struct {
 type Status struct {
 	// ObservedGeneration is the Generation the last reconcile worked
 	// from; below Generation, the machine may not match yet.
-	ObservedGeneration int64                `json:"observedGeneration"`
-	Boxes              map[string]BoxStatus `json:"boxes,omitempty"`
-	Error              string               `json:"error,omitempty"` // the last reconcile's, if it failed
-	Time               time.Time            `json:"time,omitzero"`
+	ObservedGeneration int64 `json:"observedGeneration"`
+	// Boxes are the stack's boxes by runtime name, one per replica.
+	Boxes map[string]BoxStatus `json:"boxes,omitempty"`
+	Error string               `json:"error,omitempty"` // the last reconcile's, if it failed
+	Time  time.Time            `json:"time,omitzero"`
 }
 
 // BoxStatus is one box's state after the last reconcile.
@@ -78,23 +82,43 @@ type BoxStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Desired returns the stack's boxes as the planner takes them.
+// Desired returns the stack's boxes as the planner takes them, one per
+// replica.
 func (r *StackRecord) Desired() []DesiredBox {
 	out := make([]DesiredBox, 0, len(r.Stack.Boxes))
 	for _, name := range r.Stack.BoxNames() {
 		e := r.Boxes[name]
-		out = append(out, DesiredBox{Stack: r.Name, Name: name, Spec: stackBox(&r.Stack, name), Hash: e.Hash, Stopped: e.Stopped})
+		out = appendReplicas(out, DesiredBox{Stack: r.Name, Name: name, Spec: stackBox(&r.Stack, name), Hash: e.Hash, Stopped: e.Stopped})
 	}
 	return out
 }
 
-// DesiredFromStack returns a stack's boxes as the planner takes them, all
-// wanted running, hashing each: for `plan -f`, which reads a file and
-// writes nothing.
+// DesiredFromStack returns a stack's boxes as the planner takes them, one
+// per replica, all wanted running, hashing each: for `plan -f`, which
+// reads a file and writes nothing.
 func DesiredFromStack(s *spec.Stack) []DesiredBox {
 	out := make([]DesiredBox, 0, len(s.Boxes))
 	for _, name := range s.BoxNames() {
-		out = append(out, DesiredBox{Stack: s.Name, Name: name, Spec: stackBox(s, name), Hash: ConfigHash(s, name)})
+		out = appendReplicas(out, DesiredBox{Stack: s.Name, Name: name, Spec: stackBox(s, name), Hash: ConfigHash(s, name)})
+	}
+	return out
+}
+
+// appendReplicas appends d's replicas 1..N, N being its box's scale; a box
+// of the implicit stack is always one. A box scaled to zero is one entry
+// with Index 0, so that Plan knows the stack still has it (its boxes are
+// scaled away, not orphans).
+func appendReplicas(out []DesiredBox, d DesiredBox) []DesiredBox {
+	n := d.Spec.Scale()
+	if d.Stack == ImplicitStack {
+		n = 1
+	}
+	if n == 0 {
+		return append(out, d)
+	}
+	for i := 1; i <= n; i++ {
+		d.Index = i
+		out = append(out, d)
 	}
 	return out
 }

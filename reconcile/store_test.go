@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,7 @@ func TestStorePut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Generation != 2 || got.Source != src || got.Stack.Boxes["db"].Entrypoint == nil {
+	if got.Generation != 2 || !reflect.DeepEqual(got.Source, src) || got.Stack.Boxes["db"].Entrypoint == nil {
 		t.Errorf("read back: %+v", got)
 	}
 	d := got.Desired()

@@ -367,6 +367,7 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	s.mu.Unlock()
 	s.r.emit(s.rec, "start", nil)
 	s.notifyReady(0, nil)
+	s.r.recordGuest(g.Hello, s.rec.Name)
 	if s.rec.Health != nil {
 		go s.healthLoop(ctx, g, now)
 	}

@@ -51,7 +51,7 @@ var composeSupported = func() []tree.Path {
 	add("", "name", "version", "services", "services.*", "volumes", "volumes.*", "networks", "networks.*")
 	s := "services.*."
 	add(s, "deploy", "deploy.resources", "deploy.resources.limits", "deploy.resources.limits.cpus",
-		"deploy.resources.limits.memory")
+		"deploy.resources.limits.memory", "deploy.replicas", "scale")
 	free(s, "profiles")
 	add(s, "image", "working_dir", "user", "hostname", "cpus", "mem_limit", "restart",
 		"stop_signal", "stop_grace_period", "init", "stdin_open", "tty", "env_file", "env_file.[]",
@@ -111,12 +111,6 @@ func loadComposeFiles(ctx context.Context, files []string, data []byte) (*Stack,
 			return nil, nil, err
 		}
 	}
-	lines := lineIndex(data)
-	var warnings []Warning
-	warn := func(field, format string, args ...any) {
-		warnings = append(warnings, Warning{File: main, Line: lookupLine(lines, field), Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
-
 	env := types.NewMapping(os.Environ())
 	if dotEnv := filepath.Join(wd, ".env"); fileExists(dotEnv) {
 		m, err := dotenv.GetEnvFromFile(env, []string{dotEnv})
@@ -148,19 +142,9 @@ func loadComposeFiles(ctx context.Context, files []string, data []byte) (*Stack,
 		}
 		details.ConfigFiles = append(details.ConfigFiles, cf)
 	}
-
-	composeMu.Lock()
-	std := logrus.StandardLogger()
-	out, hooks := std.Out, std.ReplaceHooks(logrus.LevelHooks{})
-	std.SetOutput(io.Discard)
-	std.AddHook(logHook{add: func(msg string) {
-		for _, f := range details.ConfigFiles {
-			msg = strings.TrimPrefix(msg, f.Filename+": ")
-		}
-		warn("", "%s", msg)
-	}})
-	project, err := loader.LoadWithContext(ctx, details,
-		func(o *loader.Options) {
+	l := &composeLoad{main: main, lines: lineIndex(data), files: details.ConfigFiles}
+	_, s, err := l.run(func(checks []func(*loader.Options)) (*types.Project, error) {
+		return loader.LoadWithContext(ctx, details, append([]func(*loader.Options){func(o *loader.Options) {
 			if n := env[consts.ComposeProjectName]; n != "" {
 				o.SetProjectName(n, true)
 			} else {
@@ -168,22 +152,58 @@ func loadComposeFiles(ctx context.Context, files []string, data []byte) (*Stack,
 			}
 			o.Profiles = profiles
 			o.ResolvePaths = true
-		},
+		}}, checks...)...)
+	})
+	return s, l.warnings, err
+}
+
+// composeLoad is one load of a compose project: the main file, for the
+// lines of messages, and the warnings collected.
+type composeLoad struct {
+	main     string
+	lines    map[string]int
+	files    []types.ConfigFile // to strip their names from compose-go's warnings
+	warnings []Warning
+}
+
+func (l *composeLoad) warn(field, format string, args ...any) {
+	l.warnings = append(l.warnings, Warning{File: l.main, Line: lookupLine(l.lines, field), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// run calls load with the options that name what a3s-box does not
+// support, collecting compose-go's warnings meanwhile, and maps the
+// project onto a Stack.
+func (l *composeLoad) run(load func(checks []func(*loader.Options)) (*types.Project, error)) (*types.Project, *Stack, error) {
+	checks := []func(*loader.Options){
 		loader.WithUnsupportedAttributesCheck(composeUnsupported, func(found []loader.UnsupportedAttribute) {
 			for _, u := range found {
-				warn(u.Path.String(), "not supported by a3s-box; ignored")
+				l.warn(u.Path.String(), "not supported by a3s-box; ignored")
 			}
 		}),
 		loader.WithSupportedAttributes(composeSupported, nil),
-	)
+	}
+	composeMu.Lock()
+	std := logrus.StandardLogger()
+	out, hooks := std.Out, std.ReplaceHooks(logrus.LevelHooks{})
+	std.SetOutput(io.Discard)
+	std.AddHook(logHook{add: func(msg string) {
+		for _, f := range l.files {
+			msg = strings.TrimPrefix(msg, f.Filename+": ")
+		}
+		l.warn("", "%s", msg)
+	}})
+	project, err := load(checks)
 	std.SetOutput(out)
 	std.ReplaceHooks(hooks)
 	composeMu.Unlock()
-	if err != nil {
-		return nil, warnings, composeError(main, lines, err)
+	if errors.Is(err, ErrNoComposeFile) {
+		return nil, nil, err
 	}
-	s, err := composeStack(project, main, lines, warn)
-	return s, warnings, err
+	if err != nil {
+		return nil, nil, composeError(l.main, l.lines, err)
+	}
+	s, err := composeStack(project, l.main, l.lines, l.warn)
+	return project, s, err
 }
 
 func fileExists(p string) bool {
@@ -489,5 +509,10 @@ func composeBox(p *types.Project, svc types.ServiceConfig, warn, bad func(field,
 	}
 	b.Init = svc.Init != nil && *svc.Init
 	b.Interactive, b.Tty = svc.StdinOpen, svc.Tty
+	// compose-go checks that scale and deploy.replicas agree.
+	if svc.Scale != nil || svc.Deploy != nil && svc.Deploy.Replicas != nil {
+		n := svc.GetScale()
+		b.Replicas = &n
+	}
 	return b
 }

@@ -481,7 +481,8 @@ func fieldsOf(t reflect.Type) *formFields {
 var composeOnly = map[string]string{
 	"container_name":  "the key under boxes names the box",
 	"build":           "a3s-box runs images: build and push the image, then name it in image",
-	"deploy":          "use cpus and mem_limit",
+	"deploy":          "use cpus, mem_limit and replicas",
+	"scale":           "use replicas",
 	"version":         "stack files have no version",
 	"expose":          "boxes on a network reach each other's ports without it",
 	"links":           "boxes on a network reach each other by name",

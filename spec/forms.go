@@ -65,6 +65,7 @@ type boxFile struct {
 	Init            bool           `json:"init"`
 	Interactive     bool           `json:"stdin_open"`
 	Tty             bool           `json:"tty"`
+	Replicas        *int           `json:"replicas"`
 }
 
 type volumeFile struct {

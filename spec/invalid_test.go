@@ -47,6 +47,7 @@ var invalidStacks = []struct {
 	{"missing-image.yaml", 2, "boxes.web", "no image"},
 	{"multi-doc-no-name.yaml", 6, "name", "is required when a file holds more than one stack"},
 	{"negative-duration.yaml", 4, "boxes.web.stop_grace_period", `invalid duration "-1s"`},
+	{"negative-replicas.yaml", 4, "boxes.web.replicas", "must not be negative, not -2"},
 	{"port-conflict.yaml", 4, "boxes.web.ports[0]", `host port 8080/tcp is also published by box "api"`},
 	{"port-out-of-range.yaml", 6, "boxes.web.ports[1]", `invalid port "70000"`},
 	{"port-range-mismatch.yaml", 4, "boxes.web.ports[0]", "the host and container ranges differ in length"},

@@ -374,5 +374,6 @@ func (f *boxFile) box(name string, pos *positions, dir, home string) Box {
 	}
 	b.Init = f.Init
 	b.Interactive, b.Tty = f.Interactive, f.Tty
+	b.Replicas = f.Replicas
 	return b
 }

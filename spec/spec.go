@@ -68,4 +68,17 @@ type Box struct {
 	// Init runs a minimal init that forwards signals and reaps zombies as
 	// the parent of the main process (Docker's --init).
 	Init bool `json:"init,omitempty"`
+	// Replicas is how many boxes of this configuration a stack runs
+	// (compose's scale and deploy.replicas), named <stack>-<box>-1..N;
+	// nil means one. It is not part of a box's config hash: scaling
+	// neither recreates nor restarts the replicas that stay.
+	Replicas *int `json:"replicas,omitempty"`
+}
+
+// Scale is the number of replicas b asks for: Replicas, or 1.
+func (b Box) Scale() int {
+	if b.Replicas == nil {
+		return 1
+	}
+	return *b.Replicas
 }

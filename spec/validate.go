@@ -127,6 +127,9 @@ func (v *validator) box(name string, b Box) {
 	if b.StopGracePeriod != nil && *b.StopGracePeriod < 0 {
 		v.errorf(at+".stop_grace_period", "must not be negative")
 	}
+	if b.Replicas != nil && *b.Replicas < 0 {
+		v.errorf(at+".replicas", "must not be negative, not %d", *b.Replicas)
+	}
 	v.ports(at, b)
 	v.mounts(at, b)
 	v.networks(at, b)

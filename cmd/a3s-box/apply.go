@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -160,7 +161,7 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 		res, err := e.Reconcile(ctx, store, s.Name, *prune)
 		if res != nil {
 			for _, o := range res.Orphans {
-				fmt.Fprintf(c.stdout, " ? %s: kept, %s (apply --prune removes it)\n", reconcile.BoxName(o.Stack, o.Box), o.Reason)
+				fmt.Fprintf(c.stdout, " ? %s: kept, %s (apply --prune removes it)\n", o.BoxName(), o.Reason)
 			}
 			if len(res.Actions) == 0 && err == nil {
 				fmt.Fprintf(c.stdout, "stack %s: up to date (generation %d)\n", s.Name, rec.Generation)
@@ -186,14 +187,21 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// waitStack waits until every box of s runs, and is healthy where it has
-// a health check, or has completed with status 0.
+// waitStack waits until every replica of every box of s runs, and is
+// healthy where it has a health check, or has completed with status 0.
 func waitStack(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	var names []string
+	for _, box := range s.BoxNames() {
+		b := s.Boxes[box]
+		for n := 1; n <= b.Scale(); n++ {
+			names = append(names, reconcile.ReplicaName(s.Name, box, n))
+		}
+	}
 	for {
 		pending := ""
-		for _, name := range s.BoxNames() {
-			b, err := rt.Lookup(reconcile.BoxName(s.Name, name))
+		for _, name := range names {
+			b, err := rt.Lookup(name)
 			if err != nil {
 				return err
 			}
@@ -262,10 +270,10 @@ func planVerb(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stdout, "stack %s: up to date\n", s.Name)
 		}
 		for _, a := range actions {
-			fmt.Fprintf(c.stdout, "%-8s %s (%s)\n", a.Kind, reconcile.BoxName(a.Stack, a.Box), a.Reason)
+			fmt.Fprintf(c.stdout, "%-8s %s (%s)\n", a.Kind, a.BoxName(), a.Reason)
 		}
 		for _, o := range orphans {
-			fmt.Fprintf(c.stdout, "keep     %s (%s; --prune removes it)\n", reconcile.BoxName(o.Stack, o.Box), o.Reason)
+			fmt.Fprintf(c.stdout, "keep     %s (%s; --prune removes it)\n", o.BoxName(), o.Reason)
 		}
 		changes += len(actions)
 	}
@@ -299,24 +307,12 @@ func deleteVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	e.RemoveVolumes = *volumes
 	failed := false
 	for _, name := range names {
-		if err := deleteStack(ctx, e, store, name); err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", name, err)
+		if err := deleteStack(ctx, c, e, store, name, deleteOptions{volumes: *volumes}); err != nil {
+			fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", name, strings.ReplaceAll(err.Error(), "\n", "; "))
 			failed = true
 			continue
-		}
-		if *volumes {
-			removed, err := reconcile.RemoveStackVolumes(ctx, e.RT, name)
-			for _, v := range removed {
-				fmt.Fprintf(c.stdout, " ✔ volume %s: removed\n", v)
-			}
-			if err != nil {
-				fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", name, strings.ReplaceAll(err.Error(), "\n", "; "))
-				failed = true
-				continue
-			}
 		}
 		fmt.Fprintf(c.stdout, "stack %s: deleted\n", name)
 	}
@@ -326,16 +322,39 @@ func deleteVerb(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// deleteStack removes a stack's boxes, then its desired state.
-func deleteStack(ctx context.Context, e *reconcile.Executor, store *reconcile.Store, name string) error {
+// deleteOptions are what `compose down` adds to a delete.
+type deleteOptions struct {
+	// keep spares the boxes it returns true for (compose down without
+	// --remove-orphans keeps the boxes of services the file no longer has).
+	keep func(reconcile.ObservedBox) bool
+	// volumes removes the stack's named volumes too (compose down -v).
+	volumes bool
+}
+
+// deleteStack removes a stack's boxes, then what else it owns, then its
+// desired state.
+func deleteStack(ctx context.Context, c *cli, e *reconcile.Executor, store *reconcile.Store, name string, o deleteOptions) error {
 	observed, err := reconcile.Observe(e.RT, map[string]bool{name: true})
 	if err != nil {
 		return err
 	}
-	if _, err := store.Get(name); errors.Is(err, reconcile.ErrNoStack) && len(observed) == 0 && !(e.RemoveVolumes && stackHasVolumes(e.RT, name)) {
+	rec, err := store.Get(name)
+	if errors.Is(err, reconcile.ErrNoStack) && len(observed) == 0 && !(o.volumes && stackHasVolumes(e.RT, name)) {
 		return err
 	}
-	if err := e.Execute(ctx, reconcile.Plan(nil, observed)); err != nil {
+	if o.keep != nil {
+		observed = slices.DeleteFunc(observed, o.keep)
+	}
+	stack := &spec.Stack{Name: name}
+	if rec != nil {
+		stack = &rec.Stack
+	}
+	// Anonymous volumes go with their boxes only when the named ones go too.
+	e.RemoveVolumes = o.volumes
+	if err := e.Execute(ctx, reconcile.Teardown(stack, observed)); err != nil {
+		return err
+	}
+	if err := systemResources.removeStack(ctx, c, stack, o.volumes); err != nil {
 		return err
 	}
 	return store.Delete(ctx, name)
@@ -383,7 +402,11 @@ func stacksVerb(ctx context.Context, c *cli, args []string) error {
 				running++
 			}
 		}
-		status := fmt.Sprintf("%d/%d running", running, len(r.Stack.Boxes))
+		total := 0
+		for _, b := range r.Stack.Boxes {
+			total += b.Scale()
+		}
+		status := fmt.Sprintf("%d/%d running", running, total)
 		if r.Status.Error != "" {
 			status += " (error)"
 		}

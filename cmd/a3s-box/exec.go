@@ -48,15 +48,11 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 		}
 		env = append(env, kvs...)
 	}
-	for _, e := range *envs {
-		kv, ok, err := spec.EnvEntry(e, os.LookupEnv)
-		if err != nil {
-			return err
-		}
-		if ok {
-			env = append(env, kv)
-		}
+	kvs, err := envArgs(*envs)
+	if err != nil {
+		return err
 	}
+	env = append(env, kvs...)
 	if *workdir != "" && (*workdir)[0] != '/' {
 		return fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", *workdir)
 	}
@@ -118,4 +114,20 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	return &exitError{code: exit.Code}
+}
+
+// envArgs reads -e values: K=V, or K for the caller's value (left out
+// when the caller has none).
+func envArgs(args []string) ([]string, error) {
+	var env []string
+	for _, e := range args {
+		kv, ok, err := spec.EnvEntry(e, os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			env = append(env, kv)
+		}
+	}
+	return env, nil
 }

@@ -35,6 +35,7 @@ type call struct {
 	root  string
 	stdin io.Reader
 	env   []string
+	dir   string // working directory; the test's when empty
 }
 
 func (k call) run(t *testing.T, args ...string) result {
@@ -43,7 +44,7 @@ func (k call) run(t *testing.T, args ...string) result {
 	defer cancel()
 	cmd := command(ctx, k.root, args...)
 	cmd.Env = append(cmd.Env, k.env...)
-	cmd.Stdin = k.stdin
+	cmd.Stdin, cmd.Dir = k.stdin, k.dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
+	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -17,17 +21,46 @@ func init() {
 	register(&verb{name: "version", summary: "Show the a3s-box version information", errCode: 1, run: versionVerb})
 }
 
-// Info is what `a3s-box info` reports; --format templates see its fields.
+// Info is what `a3s-box info` reports; --format templates see its
+// fields, named as Docker names them where Docker has them.
 type Info struct {
-	Root          string
+	Containers        int
+	ContainersRunning int
+	ContainersPaused  int
+	ContainersStopped int
+	Images            int
+	ServerVersion     string
+	// Accelerator is kvm or tcg; AccelReason says why (detection's
+	// finding, or which setting chose it); AccelDetected is what
+	// detection finds, for when a setting overrode it.
 	Accelerator   string
 	AccelReason   string
+	AccelDetected string `json:",omitempty"`
 	VMM           string
 	VMMVersion    string
-	Kernel        string
-	KernelRelease string
-	Initrd        string
-	Errors        []string `json:",omitempty"`
+	// GuestKernel is the kernel boxes boot, GuestKernelVersion its
+	// release; Initrd the initramfs holding the guest agent.
+	GuestKernel        string
+	GuestKernelVersion string
+	Initrd             string
+	// GuestAgentVersion is what the last guest to boot reported (empty
+	// before any box has booted); ProtocolVersion is the guest protocol
+	// this a3s-box speaks.
+	GuestAgentVersion string
+	ProtocolVersion   int
+	KernelVersion     string // the host's
+	OperatingSystem   string
+	OSType            string
+	Architecture      string
+	NCPU              int
+	MemTotal          int64
+	Name              string
+	DockerRootDir     string
+	Root              string // the same as DockerRootDir: a3s-box's state directory
+	// DiskUsage is what images, boxes and volumes take, as `system df`
+	// counts them.
+	DiskUsage int64
+	Errors    []string `json:",omitempty"`
 }
 
 func infoVerb(ctx context.Context, c *cli, args []string) error {
@@ -40,31 +73,137 @@ func infoVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	info := Info{Root: rt.Root(), Accelerator: rt.Accel.Name, AccelReason: rt.Accel.Reason, VMM: rt.Driver.Name()}
-	if v, err := rt.Driver.Version(ctx); err == nil {
-		info.VMMVersion = v
-	} else {
-		info.Errors = append(info.Errors, err.Error())
-	}
-	if k, i, err := rt.GuestFiles(); err == nil {
-		info.Kernel, info.Initrd, info.KernelRelease = k, i, kernelRelease(k)
-	} else {
-		info.Errors = append(info.Errors, err.Error())
-	}
+	info := gatherInfo(ctx, c, rt)
 	if *format != "" {
 		return writeFormatted(c, *format, info)
 	}
-	fmt.Fprint(c.stdout, joinLines(
-		"Root Dir: "+info.Root,
-		"Accelerator: "+info.Accelerator+" ("+info.AccelReason+")",
-		"VMM: "+info.VMM+" "+info.VMMVersion,
-		"Kernel: "+orNone(info.Kernel)+releaseSuffix(info.KernelRelease),
-		"Initrd: "+orNone(info.Initrd),
-	))
+	writeInfo(c.stdout, info)
 	for _, e := range info.Errors {
 		fmt.Fprintf(c.stderr, "WARNING: %s\n", e)
 	}
 	return nil
+}
+
+func gatherInfo(ctx context.Context, c *cli, rt *runtime.Runtime) *Info {
+	info := &Info{
+		ServerVersion: runtime.Version, Accelerator: rt.Accel.Name, AccelReason: rt.Accel.Reason,
+		VMM: rt.Driver.Name(), ProtocolVersion: proto.Version, OSType: goruntime.GOOS,
+		NCPU: goruntime.NumCPU(), Root: rt.Root(), DockerRootDir: rt.Root(),
+	}
+	fail := func(err error) { info.Errors = append(info.Errors, err.Error()) }
+	if strings.HasPrefix(rt.Accel.Reason, "set by") {
+		d := runtime.DetectAccel()
+		info.AccelDetected = d.Name + " (" + d.Reason + ")"
+	}
+	if v, err := rt.Driver.Version(ctx); err == nil {
+		info.VMMVersion = v
+	} else {
+		fail(err)
+	}
+	if k, i, err := rt.GuestFiles(); err == nil {
+		info.GuestKernel, info.Initrd, info.GuestKernelVersion = k, i, kernelRelease(k)
+	} else {
+		fail(err)
+	}
+	if g, err := rt.LastGuest(); err == nil && g != nil {
+		info.GuestAgentVersion = g.Version
+		if info.GuestKernelVersion == "" {
+			info.GuestKernelVersion = g.Kernel
+		}
+	}
+	boxes, err := rt.Boxes()
+	if err != nil {
+		fail(err)
+	}
+	for _, b := range boxes {
+		info.Containers++
+		switch {
+		case b.State.Status == runtime.StatusPaused:
+			info.ContainersPaused++
+		case b.State.Running() || b.State.Status == runtime.StatusRestarting:
+			info.ContainersRunning++
+		default:
+			info.ContainersStopped++
+		}
+	}
+	if du, err := c.diskUsage(ctx, rt); err == nil {
+		info.Images = len(du.images.Images)
+		info.DiskUsage = du.images.Total + du.boxesSize() + du.volumesSize()
+	} else {
+		fail(err)
+	}
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		info.KernelVersion, info.Architecture = unix.ByteSliceToString(uts.Release[:]), unix.ByteSliceToString(uts.Machine[:])
+		info.Name = unix.ByteSliceToString(uts.Nodename[:])
+	}
+	info.OperatingSystem = osRelease()
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		info.MemTotal = int64(si.Totalram) * int64(si.Unit)
+	}
+	return info
+}
+
+// writeInfo prints info as Docker's `info` lays it out.
+func writeInfo(w io.Writer, i *Info) {
+	accel := []string{" Accelerator: " + i.Accelerator, "  Reason: " + i.AccelReason}
+	if i.AccelDetected != "" {
+		accel = append(accel, "  Detected: "+i.AccelDetected)
+	}
+	agent := i.GuestAgentVersion
+	if agent == "" {
+		agent = "not known until a box boots"
+	}
+	lines := []string{
+		"Client:",
+		" Version:    " + runtime.Version,
+		" OS/Arch:    " + goruntime.GOOS + "/" + goruntime.GOARCH,
+		"",
+		"Server:",
+		fmt.Sprintf(" Containers: %d", i.Containers),
+		fmt.Sprintf("  Running: %d", i.ContainersRunning),
+		fmt.Sprintf("  Paused: %d", i.ContainersPaused),
+		fmt.Sprintf("  Stopped: %d", i.ContainersStopped),
+		fmt.Sprintf(" Images: %d", i.Images),
+		" Server Version: " + i.ServerVersion,
+	}
+	fmt.Fprint(w, joinLines(append(append(lines, accel...),
+		" VMM: "+i.VMM+" "+i.VMMVersion,
+		" Guest Kernel: "+orNone(i.GuestKernelVersion)+pathSuffix(i.GuestKernel),
+		" Initrd: "+orNone(i.Initrd),
+		" Guest Agent: "+agent,
+		fmt.Sprintf(" Protocol Version: %d", i.ProtocolVersion),
+		" Kernel Version: "+i.KernelVersion,
+		" Operating System: "+i.OperatingSystem,
+		" OSType: "+i.OSType,
+		" Architecture: "+i.Architecture,
+		fmt.Sprintf(" CPUs: %d", i.NCPU),
+		" Total Memory: "+binarySize(i.MemTotal),
+		" Name: "+i.Name,
+		" Root Dir: "+i.Root,
+		" Disk Usage: "+dockerSize(i.DiskUsage),
+	)...))
+}
+
+// Version is what `a3s-box version` reports.
+type Version struct {
+	Client struct {
+		Version   string
+		Protocol  int // the guest protocol this a3s-box speaks
+		GoVersion string
+		Os        string
+		Arch      string
+	}
+	// GuestAgent is what the last guest to boot under the root said of
+	// itself; empty before any box has booted.
+	GuestAgent struct {
+		Version  string
+		Protocol int
+		Kernel   string
+		Box      string
+		Seen     string
+	}
 }
 
 func versionVerb(ctx context.Context, c *cli, args []string) error {
@@ -73,14 +212,46 @@ func versionVerb(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
-	v := struct {
-		Version  string
-		Protocol int
-	}{runtime.Version, runtimeProtocol()}
+	var v Version
+	v.Client.Version, v.Client.Protocol, v.Client.GoVersion = runtime.Version, proto.Version, goruntime.Version()
+	v.Client.Os, v.Client.Arch = goruntime.GOOS, goruntime.GOARCH
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	g, err := rt.LastGuest()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "WARNING: %v\n", err)
+	}
+	if g != nil {
+		a := &v.GuestAgent
+		a.Version, a.Protocol, a.Kernel, a.Box = g.Version, g.Protocol, g.Kernel, g.Box
+		a.Seen = g.Seen.Local().Format("Mon Jan 2 15:04:05 2006")
+	}
 	if *format != "" {
 		return writeFormatted(c, *format, v)
 	}
-	fmt.Fprintf(c.stdout, "a3s-box version %s\nGuest protocol: %d\n", v.Version, v.Protocol)
+	line := func(k, val string) string { return fmt.Sprintf(" %-18s %s", k+":", val) }
+	out := []string{
+		"Client:",
+		line("Version", v.Client.Version),
+		line("Protocol", fmt.Sprint(v.Client.Protocol)),
+		line("Go version", v.Client.GoVersion),
+		line("OS/Arch", v.Client.Os+"/"+v.Client.Arch),
+		"",
+		"Guest agent:",
+	}
+	if g == nil {
+		out = append(out, line("Version", "not known until a box boots"))
+	} else {
+		out = append(out,
+			line("Version", v.GuestAgent.Version),
+			line("Protocol", fmt.Sprint(v.GuestAgent.Protocol)),
+			line("Kernel", v.GuestAgent.Kernel),
+			line("Seen", v.GuestAgent.Seen+" (box "+v.GuestAgent.Box+")"),
+		)
+	}
+	fmt.Fprint(c.stdout, joinLines(out...))
 	return nil
 }
 
@@ -111,6 +282,22 @@ func kernelRelease(kernel string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// osRelease is the host's PRETTY_NAME from os-release.
+func osRelease() string {
+	f, err := os.Open("/etc/os-release")
+	if err != nil {
+		return goruntime.GOOS
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return goruntime.GOOS
+}
+
 func orNone(s string) string {
 	if s == "" {
 		return "none"
@@ -118,11 +305,9 @@ func orNone(s string) string {
 	return s
 }
 
-func releaseSuffix(r string) string {
-	if r == "" {
+func pathSuffix(p string) string {
+	if p == "" {
 		return ""
 	}
-	return " (" + r + ")"
+	return " (" + p + ")"
 }
-
-func runtimeProtocol() int { return proto.Version }

@@ -33,23 +33,9 @@ func logsVerb(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() != 1 {
 		return fmt.Errorf("'a3s-box logs' requires exactly 1 argument.\nSee 'a3s-box logs --help'.")
 	}
-	o := runtime.LogOptions{Tail: -1, Follow: *follow}
-	if *tail != "all" {
-		n, err := strconv.Atoi(*tail)
-		if err != nil {
-			return fmt.Errorf("invalid value for --tail %q: want a number of lines or \"all\"", *tail)
-		}
-		if n >= 0 {
-			o.Tail = n
-		}
-	}
-	now := time.Now()
-	var err error
-	if o.Since, err = parseTime(*since, now); err != nil {
-		return fmt.Errorf("invalid --since: %v", err)
-	}
-	if o.Until, err = parseTime(*until, now); err != nil {
-		return fmt.Errorf("invalid --until: %v", err)
+	o, err := logWindow(*tail, *since, *until, *follow)
+	if err != nil {
+		return err
 	}
 	rt, err := c.runtime(ctx)
 	if err != nil {
@@ -80,6 +66,29 @@ func logsVerb(ctx context.Context, c *cli, args []string) error {
 		_, err := io.WriteString(w, prefix+e.Log)
 		return err
 	})
+}
+
+// logWindow reads logs' --tail, --since and --until (and -f).
+func logWindow(tail, since, until string, follow bool) (runtime.LogOptions, error) {
+	o := runtime.LogOptions{Tail: -1, Follow: follow}
+	if tail != "all" {
+		n, err := strconv.Atoi(tail)
+		if err != nil {
+			return o, fmt.Errorf("invalid value for --tail %q: want a number of lines or \"all\"", tail)
+		}
+		if n >= 0 {
+			o.Tail = n
+		}
+	}
+	now := time.Now()
+	var err error
+	if o.Since, err = parseTime(since, now); err != nil {
+		return o, fmt.Errorf("invalid --since: %v", err)
+	}
+	if o.Until, err = parseTime(until, now); err != nil {
+		return o, fmt.Errorf("invalid --until: %v", err)
+	}
+	return o, nil
 }
 
 func eventsVerb(ctx context.Context, c *cli, args []string) error {

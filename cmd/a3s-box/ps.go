@@ -187,7 +187,8 @@ func joinLabels(m map[string]string) string {
 	return strings.Join(kv, ",")
 }
 
-// boxFilter is ps's --filter: the same key ORs, different keys AND.
+// boxFilter is ps's --filter: the same key ORs (but label ANDs),
+// different keys AND.
 type boxFilter struct {
 	by     map[string][]string
 	before time.Time
@@ -254,10 +255,13 @@ func (f *boxFilter) has(k string) bool { return len(f.by[k]) > 0 }
 
 func (f *boxFilter) match(b *runtime.Box) bool {
 	for k, vals := range f.by {
-		ok := false
+		// Labels are the exception, as in Docker: a box must carry
+		// every label asked for.
+		all := k == "label"
+		ok := all
 		for _, v := range vals {
-			if f.matchOne(k, v, b) {
-				ok = true
+			if f.matchOne(k, v, b) != all {
+				ok = !all
 				break
 			}
 		}

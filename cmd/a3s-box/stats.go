@@ -251,25 +251,13 @@ func newStatsRow(s *statsSample, noTrunc bool) statsRow {
 			perc = float64(used) / float64(u.Limit) * 100
 		}
 		r.CPUPerc = fmt.Sprintf("%.2f%%", s.cpu)
-		r.MemUsage = binarySize(float64(used)) + " / " + binarySize(float64(u.Limit))
+		r.MemUsage = binarySize(int64(used)) + " / " + binarySize(int64(u.Limit))
 		r.MemPerc = fmt.Sprintf("%.2f%%", perc)
 		r.NetIO = humanSize(int64(u.NetRx)) + " / " + humanSize(int64(u.NetTx))
 		r.BlockIO = humanSize(int64(u.BlockRead)) + " / " + humanSize(int64(u.BlockWrite))
 		r.PIDs = fmt.Sprint(u.PIDs)
 	}
 	return r
-}
-
-// binarySize is Docker's memory size: binary units, four significant
-// digits ("1.953MiB", "512MiB").
-func binarySize(n float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	i := 0
-	for n >= 1024 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.4g%s", n, units[i])
 }
 
 // sleepCtx waits d, or until ctx ends.

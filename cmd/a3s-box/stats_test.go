@@ -46,7 +46,7 @@ func TestGoldenStats(t *testing.T) {
 }
 
 func TestStatsUnits(t *testing.T) {
-	for n, want := range map[float64]string{0: "0B", 1023: "1023B", 1024: "1KiB", 2048000: "1.953MiB", 256 << 20: "256MiB", 1.5 * (1 << 30): "1.5GiB"} {
+	for n, want := range map[int64]string{0: "0B", 1023: "1023B", 1024: "1KiB", 2048000: "1.953MiB", 256 << 20: "256MiB", 3 << 29: "1.5GiB"} {
 		if got := binarySize(n); got != want {
 			t.Errorf("binarySize(%v) = %q, want %q", n, got, want)
 		}

@@ -215,7 +215,7 @@ func (w *watcher) sync(ctx context.Context) {
 		}
 		if !keep[r.Name] {
 			w.logf("stack %s: its file %s is gone; removing it", r.Name, r.Source.Path)
-			if err := deleteStack(ctx, w.e, w.store, r.Name); err != nil {
+			if err := deleteStack(ctx, w.c, w.e, w.store, r.Name, deleteOptions{}); err != nil {
 				w.logf("stack %s: %v", r.Name, err)
 			}
 			continue

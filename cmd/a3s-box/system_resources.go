@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/a3s-box/a3s-box/reconcile"
+	"github.com/a3s-box/a3s-box/runtime/volume"
+
+	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
+)
+
+// Volumes, networks and published ports belong to their own subsystems.
+// The system verbs (df, prune, info) and the compose verbs (down -v, ps,
+// port) reach them only through these hooks, so that each subsystem plugs
+// in here and nowhere else.
+
+// volumeUsage is one volume as `system df` counts it.
+type volumeUsage struct {
+	Name  string
+	Links int   // boxes that mount it
+	Size  int64 // bytes its files take on the host
+}
+
+// publishedPort is one box port published on the host.
+type publishedPort struct {
+	HostIP   string
+	HostPort uint16
+	BoxPort  uint16
+	Protocol string // tcp or udp
+}
+
+// resourceHooks are the volume, network and port hooks.
+type resourceHooks struct {
+	// volumes lists the local volumes with their size and users.
+	volumes func(ctx context.Context, c *cli) ([]volumeUsage, error)
+	// pruneVolumes removes the volumes no box uses that f selects
+	// (anonymous ones only unless all), returning their names and the
+	// bytes freed.
+	pruneVolumes func(ctx context.Context, c *cli, all bool, f *pruneFilters) (deleted []string, freed int64, err error)
+	// pruneNetworks removes the networks no box uses that f selects.
+	pruneNetworks func(ctx context.Context, c *cli, f *pruneFilters) (deleted []string, err error)
+	// removeStack removes what a deleted stack owned besides its boxes:
+	// its networks, and its named volumes when volumes is set.
+	removeStack func(ctx context.Context, c *cli, s *spec.Stack, volumes bool) error
+	// ports lists the ports box b publishes on the host.
+	ports func(b *runtime.Box) []publishedPort
+}
+
+var systemResources = resourceHooks{
+	volumes:       listVolumeUsage,
+	pruneVolumes:  pruneVolumes,
+	pruneNetworks: func(context.Context, *cli, *pruneFilters) ([]string, error) { return nil, nil },
+	removeStack:   removeStackResources,
+	ports:         func(*runtime.Box) []publishedPort { return nil },
+}
+
+// listVolumeUsage lists every volume with the boxes that mount it.
+func listVolumeUsage(ctx context.Context, c *cli) ([]volumeUsage, error) {
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vols, err := rt.Volumes.List()
+	if err != nil {
+		return nil, err
+	}
+	users, err := rt.VolumeUsers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]volumeUsage, 0, len(vols))
+	for _, v := range vols {
+		out = append(out, volumeUsage{Name: v.Name, Links: len(users[v.Name]), Size: rt.Volumes.Size(v)})
+	}
+	return out, nil
+}
+
+// pruneVolumes removes the unused volumes f selects.
+func pruneVolumes(ctx context.Context, c *cli, all bool, f *pruneFilters) ([]string, int64, error) {
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return rt.PruneVolumes(ctx, all, func(v *volume.Volume) bool { return !f.match(v.Labels, v.CreatedAt) })
+}
+
+// removeStackResources removes a deleted stack's named volumes when asked
+// (delete -v, compose down -v); external ones are never the stack's.
+func removeStackResources(ctx context.Context, c *cli, s *spec.Stack, volumes bool) error {
+	if !volumes {
+		return nil
+	}
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	removed, err := reconcile.RemoveStackVolumes(ctx, rt, s.Name)
+	for _, v := range removed {
+		fmt.Fprintf(c.stdout, " ✔ volume %s: removed\n", v)
+	}
+	return err
+}
