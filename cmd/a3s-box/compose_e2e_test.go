@@ -23,7 +23,8 @@ const (
 	composeServices = `services:
   db:
     image: IMAGE
-    command: ["sh", "-c", "echo db starting; sleep 2; touch /tmp/ready; echo db ready; exec sleep 1000"]
+    command: ["sh", "-c", "echo db starting; echo db > /data/from-db; sleep 2; touch /tmp/ready; echo db ready; exec sleep 1000"]
+    volumes: ["data:/data"]
     healthcheck:
       test: ["CMD", "test", "-f", "/tmp/ready"]
       interval: 1s
@@ -31,6 +32,7 @@ const (
   api:
     image: IMAGE
     command: ["sh", "-c", "echo api up; exec sleep 1000"]
+    volumes: ["data:/shared:ro"]
     depends_on:
       db:
         condition: service_healthy
@@ -42,7 +44,7 @@ const (
     command: ["sh", "-c", "while true; do echo web tick; sleep 1; done"]
     depends_on: [api]
 `
-	composeVolumes  = ""
+	composeVolumes  = "volumes:\n  data:\n"
 	composeNetworks = ""
 )
 
@@ -189,7 +191,7 @@ func TestCompose(t *testing.T) {
 		if got := composeOK(t, dir, "images"); !regexp.MustCompile(`(?m)^shop-db-1 +\S+/test/busybox +1 +[0-9a-f]{12} +\S+B$`).MatchString(got) {
 			t.Errorf("compose images:\n%s", got)
 		}
-		if got := composeOK(t, dir, "top", "db"); !strings.HasPrefix(got, "shop-db-1\n") || !strings.Contains(got, "sleep 1000") {
+		if got := composeOK(t, dir, "top", "db"); !strings.HasPrefix(got, "shop-db-1\nUID ") || !strings.Contains(got, "sleep 1000") || strings.Contains(got, "kthreadd") {
 			t.Errorf("compose top db:\n%s", got)
 		}
 		failsWith(t, composeIn(t, dir, "port", "web", "80"), 1, "no public port '80/tcp' published for shop-web-1")
@@ -226,6 +228,10 @@ func TestCompose(t *testing.T) {
 		}
 		if got := composeOK(t, dir, "exec", "-e", "X=1", "-w", "/tmp", "web", "sh", "-c", "echo $X $(pwd)"); got != "1 /tmp\n" {
 			t.Errorf("exec -e -w: %q", got)
+		}
+		// db wrote into the project's named volume; api mounts it too.
+		if got := composeOK(t, dir, "exec", "api", "cat", "/shared/from-db"); got != "db\n" {
+			t.Errorf("api reads db's write in the shared volume: %q", got)
 		}
 	})
 
@@ -303,6 +309,13 @@ func TestCompose(t *testing.T) {
 		composeOK(t, dir, "down")
 		if got := projectBoxNames(t, dir); len(got) != 0 {
 			t.Fatalf("boxes after down: %v", got)
+		}
+		if got := a3s(t, "volume", "ls", "-q", "--filter", "name=shop_data").stdout; got != "shop_data\n" {
+			t.Fatalf("down without -v removed the named volume: %q", got)
+		}
+		composeOK(t, dir, "down", "-v")
+		if got := a3s(t, "volume", "ls", "-q", "--filter", "name=shop_data").stdout; got != "" {
+			t.Fatalf("down -v kept the named volume: %q", got)
 		}
 		if r := a3s(t, "stack", "inspect", "shop"); r.code == 0 {
 			t.Fatal("down left the project's desired state")

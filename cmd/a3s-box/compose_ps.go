@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
@@ -346,7 +345,7 @@ func (p *compose) serviceBox(ctx context.Context, service string, index int) (pr
 }
 
 // composeTop is `compose top`: the processes of each running box of the
-// services, listed by the box's own ps (as `docker top` runs ps).
+// services, read from each guest's /proc as `top` does.
 func composeTop(ctx context.Context, p *compose, args []string) error {
 	fs := p.flags("top", "top [SERVICES...]", "Display the running processes")
 	if err := p.c.parse(fs, args, 1); err != nil {
@@ -361,7 +360,7 @@ func composeTop(ctx context.Context, p *compose, args []string) error {
 		if !b.State.Running() {
 			continue
 		}
-		titles, rows, err := boxProcesses(ctx, v.rt, b.Box)
+		t, err := v.rt.Top(ctx, b.ID)
 		if err != nil {
 			return fmt.Errorf("top %s: %w", b.Name, err)
 		}
@@ -370,53 +369,14 @@ func composeTop(ctx context.Context, p *compose, args []string) error {
 		}
 		first = false
 		fmt.Fprintln(p.c.stdout, b.Name)
-		t := &table{headers: map[string]string{}}
-		var cols []string
-		for i, title := range titles {
-			k := "C" + strconv.Itoa(i)
-			t.headers[k] = title
-			cols = append(cols, "{{."+k+"}}")
+		ps, err := parsePSOptions(nil)
+		if err != nil {
+			return err
 		}
-		for _, r := range rows {
-			m := map[string]any{}
-			for i := range titles {
-				m["C"+strconv.Itoa(i)] = r[i]
-			}
-			t.rows = append(t.rows, m)
-		}
-		if err := t.write(p.c.stdout, "table "+strings.Join(cols, "\t"), ""); err != nil {
+		titles, rows := ps.render(t, time.Now())
+		if err := writeTop(p.c.stdout, titles, rows, false); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// boxProcesses runs ps in a box and splits its table: the titles, then a
-// row per process whose last column (the command) keeps its spaces.
-func boxProcesses(ctx context.Context, rt *runtime.Runtime, b *runtime.Box) ([]string, [][]string, error) {
-	var out, errOut strings.Builder
-	ex := &proto.Exec{Args: []string{"ps", "-ef"}, Env: b.Main.Env, User: "0"}
-	proc, err := rt.Exec(ctx, b.ID, ex, runtime.ProcessIO{Stdout: &out, Stderr: &errOut})
-	if err != nil {
-		return nil, nil, fmt.Errorf("run ps in the box (its image needs one): %w", err)
-	}
-	exit, err := proc.Wait()
-	if err != nil {
-		return nil, nil, err
-	}
-	if exit.Code != 0 {
-		return nil, nil, fmt.Errorf("ps in the box exited with status %d: %s", exit.Code, strings.TrimSpace(errOut.String()))
-	}
-	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
-	titles := strings.Fields(lines[0])
-	var rows [][]string
-	for _, line := range lines[1:] {
-		f := strings.Fields(line)
-		if len(f) < len(titles) {
-			continue
-		}
-		last := strings.Join(f[len(titles)-1:], " ")
-		rows = append(rows, append(f[:len(titles)-1:len(titles)-1], last))
-	}
-	return titles, rows, nil
 }
