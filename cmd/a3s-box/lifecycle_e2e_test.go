@@ -454,7 +454,11 @@ func TestLifecycleVerbs(t *testing.T) {
 		t.Fatalf("inspect without -s gave sizes: %q", r.stdout)
 	}
 
-	// logs --since leaves out what came before.
+	// logs --since leaves out what came before. The restarted box's first
+	// line may still be on its way: wait for it before taking the cut.
+	waitFor(t, 30*time.Second, "the restarted box's output", func() bool {
+		return a3s(t, "logs", "lv-renamed").stdout == "started\ngot hup\nstarted\n"
+	})
 	cut := time.Now().UTC().Format(time.RFC3339Nano)
 	if r := a3s(t, "logs", "--since", cut, "lv-renamed"); r.stdout != "" {
 		t.Fatalf("logs --since now: %q", r.stdout)
