@@ -25,6 +25,12 @@ func (e *Executor) Reconcile(ctx context.Context, store *Store, name string, pru
 	if err := e.RT.Repair(ctx); err != nil {
 		return nil, err
 	}
+	stack := rec.Stack
+	stack.Name = name
+	if err := EnsureNetworks(ctx, e.RT, &stack); err != nil {
+		_ = store.SetStatus(ctx, name, Status{ObservedGeneration: rec.Generation, Error: err.Error(), Time: time.Now().UTC()})
+		return nil, err
+	}
 	observed, err := Observe(e.RT, map[string]bool{name: true})
 	if err != nil {
 		return nil, err

@@ -81,9 +81,11 @@ type BoxStatus struct {
 // Desired returns the stack's boxes as the planner takes them.
 func (r *StackRecord) Desired() []DesiredBox {
 	out := make([]DesiredBox, 0, len(r.Stack.Boxes))
+	s := r.Stack
+	s.Name = r.Name
 	for _, name := range r.Stack.BoxNames() {
 		e := r.Boxes[name]
-		out = append(out, DesiredBox{Stack: r.Name, Name: name, Spec: r.Stack.Boxes[name], Hash: e.Hash, Stopped: e.Stopped})
+		out = append(out, DesiredBox{Stack: r.Name, Name: name, Spec: machineBox(&s, r.Name, name), Hash: e.Hash, Stopped: e.Stopped})
 	}
 	return out
 }
@@ -94,7 +96,7 @@ func (r *StackRecord) Desired() []DesiredBox {
 func DesiredFromStack(s *spec.Stack) []DesiredBox {
 	out := make([]DesiredBox, 0, len(s.Boxes))
 	for _, name := range s.BoxNames() {
-		out = append(out, DesiredBox{Stack: s.Name, Name: name, Spec: s.Boxes[name], Hash: ConfigHash(s, name)})
+		out = append(out, DesiredBox{Stack: s.Name, Name: name, Spec: machineBox(s, s.Name, name), Hash: ConfigHash(s, name)})
 	}
 	return out
 }

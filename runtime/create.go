@@ -30,6 +30,9 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 	if f := img.File; f != nil && (f.OS != "" && f.OS != image.Platform.OS || f.Architecture != "" && f.Architecture != image.Platform.Architecture) {
 		return nil, fmt.Errorf("image %s is %s/%s: a3s-box boots %s/%s", cmp.Or(img.Ref, img.ID.String()), f.OS, f.Architecture, image.Platform.OS, image.Platform.Architecture)
 	}
+	if err := r.checkNetworks(b); err != nil {
+		return nil, err
+	}
 	rootfs, err := r.Images.Rootfs(ctx, img)
 	if err != nil {
 		return nil, err
@@ -54,6 +57,10 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 		return nil, err
 	}
 	defer lock.Release()
+	if err := r.joinNetworks(ctx, rec); err != nil {
+		_ = r.removeBox(rec.ID)
+		return nil, err
+	}
 	if err := makeWritableDisk(ctx, r.rwDisk(rec.ID), rwDiskSize); err != nil {
 		_ = r.removeBox(rec.ID)
 		return nil, err

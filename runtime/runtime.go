@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/runtime/network"
 )
 
 // Version is a3s-box's version, set at build time.
@@ -34,8 +35,10 @@ type Runtime struct {
 	Accel  Accel
 	Driver Driver
 	Images *image.Store
-	Kernel string
-	Initrd string
+	// Networks are the root's networks.
+	Networks *network.Store
+	Kernel   string
+	Initrd   string
 	// SupervisorCommand makes the command that runs box id's supervisor
 	// (see Supervise); attach holds its main process for an attach.
 	SupervisorCommand func(id string, attach bool) *exec.Cmd
@@ -70,6 +73,13 @@ func New(ctx context.Context, cfg *Config) (*Runtime, error) {
 		return nil, err
 	}
 	r.Images = images
+	r.Networks = network.Open(r.root)
+	r.Networks.BoxName = func(id string) string {
+		if b, err := r.readBox(id); err == nil {
+			return b.Name
+		}
+		return ""
+	}
 	if err := r.repair(ctx); err != nil {
 		return nil, fmt.Errorf("repair: %w", err)
 	}

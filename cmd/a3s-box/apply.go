@@ -88,8 +88,7 @@ func warnUnsupported(c *cli, s *spec.Stack) {
 			name string
 			set  bool
 		}{
-			{"ports", len(b.Ports) > 0}, {"volumes", len(b.Volumes) > 0}, {"tmpfs", len(b.Tmpfs) > 0},
-			{"networks", len(b.Networks) > 0}, {"dns", len(b.DNS) > 0}, {"extra_hosts", len(b.ExtraHosts) > 0},
+			{"volumes", len(b.Volumes) > 0}, {"tmpfs", len(b.Tmpfs) > 0},
 			{"init", b.Init},
 		} {
 			if f.set {
@@ -298,6 +297,9 @@ func deleteStack(ctx context.Context, e *reconcile.Executor, store *reconcile.St
 		return err
 	}
 	if err := e.Execute(ctx, reconcile.Plan(nil, observed)); err != nil {
+		return err
+	}
+	if err := reconcile.RemoveNetworks(ctx, e.RT, name); err != nil {
 		return err
 	}
 	return store.Delete(ctx, name)

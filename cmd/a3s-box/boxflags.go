@@ -25,6 +25,7 @@ type boxFlags struct {
 	health         spec.Healthcheck
 	healthCmd      string
 	noHealthcheck  bool
+	net            netFlags
 }
 
 func addBoxFlags(fs *pflag.FlagSet) *boxFlags {
@@ -53,6 +54,7 @@ func addBoxFlags(fs *pflag.FlagSet) *boxFlags {
 	fs.DurationVar((*time.Duration)(&f.health.StartInterval), "health-start-interval", 0, "Time between running the check during the start period (ms|s|m|h) (default 5s)")
 	fs.IntVar(&f.health.Retries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
 	fs.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any box-specified HEALTHCHECK")
+	f.net.add(fs)
 	return f
 }
 
@@ -121,6 +123,9 @@ func (f *boxFlags) box(fs *pflag.FlagSet) (*spec.Box, error) {
 		}
 	}
 	if err := f.healthcheck(fs, &b); err != nil {
+		return nil, err
+	}
+	if err := f.net.apply(&b); err != nil {
 		return nil, err
 	}
 	return &b, nil

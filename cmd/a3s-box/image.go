@@ -17,10 +17,7 @@ func init() {
 
 // imageSubcommands are Docker's `image` subcommands; each runs the same
 // function as its top-level spelling.
-var imageSubcommands = map[string]struct {
-	run     func(ctx context.Context, c *cli, args []string) error
-	summary string
-}{
+var imageSubcommands = map[string]subcommand{
 	"ls":      {imagesVerb, "List images"},
 	"list":    {imagesVerb, ""},
 	"pull":    {pullVerb, "Download an image from a registry"},
@@ -37,24 +34,38 @@ var imageSubcommands = map[string]struct {
 }
 
 func imageVerb(ctx context.Context, c *cli, args []string) error {
+	return c.dispatch(ctx, "image", "Manage images", imageSubcommands, args)
+}
+
+// subcommand is one of a verb's subcommands (image ls, network create);
+// those without a summary are other spellings, left out of the usage.
+type subcommand struct {
+	run     func(ctx context.Context, c *cli, args []string) error
+	summary string
+}
+
+// dispatch runs the subcommand args name, or prints the verb's usage.
+func (c *cli) dispatch(ctx context.Context, verb, summary string, subs map[string]subcommand, args []string) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
-		fmt.Fprint(c.stdout, "Usage:  a3s-box image COMMAND\n\nManage images\n\nCommands:\n")
+		fmt.Fprintf(c.stdout, "Usage:  a3s-box %s COMMAND\n\n%s\n\nCommands:\n", verb, summary)
 		var names []string
-		for n, s := range imageSubcommands {
+		width := 10
+		for n, s := range subs {
 			if s.summary != "" {
 				names = append(names, n)
+				width = max(width, len(n)+1)
 			}
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			fmt.Fprintf(c.stdout, "  %-10s %s\n", n, imageSubcommands[n].summary)
+			fmt.Fprintf(c.stdout, "  %-*s %s\n", width, n, subs[n].summary)
 		}
-		fmt.Fprint(c.stdout, "\nRun 'a3s-box image COMMAND --help' for more information on a command.\n")
+		fmt.Fprintf(c.stdout, "\nRun 'a3s-box %s COMMAND --help' for more information on a command.\n", verb)
 		return nil
 	}
-	sub, ok := imageSubcommands[args[0]]
+	sub, ok := subs[args[0]]
 	if !ok {
-		return fmt.Errorf("'%s' is not an a3s-box image command.\nSee 'a3s-box image --help'", args[0])
+		return fmt.Errorf("'%s' is not an a3s-box %s command.\nSee 'a3s-box %s --help'", args[0], verb, verb)
 	}
 	return sub.run(ctx, c, args[1:])
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
@@ -55,9 +53,13 @@ type inspectHostConfig struct {
 		Name              string `json:"Name"`
 		MaximumRetryCount int    `json:"MaximumRetryCount"`
 	} `json:"RestartPolicy"`
-	AutoRemove bool  `json:"AutoRemove"`
-	NanoCpus   int64 `json:"NanoCpus"`
-	Memory     int64 `json:"Memory"`
+	AutoRemove   bool                     `json:"AutoRemove"`
+	NanoCpus     int64                    `json:"NanoCpus"`
+	Memory       int64                    `json:"Memory"`
+	NetworkMode  string                   `json:"NetworkMode"`
+	PortBindings map[string][]inspectPort `json:"PortBindings"`
+	DNS          []string                 `json:"Dns"`
+	ExtraHosts   []string                 `json:"ExtraHosts"`
 }
 
 type inspectConfig struct {
@@ -85,8 +87,14 @@ type inspectHealth struct {
 }
 
 type inspectNetwork struct {
-	Ports    map[string]any `json:"Ports"`
-	Networks map[string]any `json:"Networks"`
+	Ports    map[string][]inspectPort   `json:"Ports"`
+	Networks map[string]inspectEndpoint `json:"Networks"`
+	// The first network's endpoint, where Docker keeps the default
+	// bridge's.
+	IPAddress   string `json:"IPAddress"`
+	IPPrefixLen int    `json:"IPPrefixLen"`
+	Gateway     string `json:"Gateway"`
+	MacAddress  string `json:"MacAddress"`
 }
 
 // dockerTime is Docker's inspect time: RFC 3339 with nanoseconds, and the
@@ -104,7 +112,7 @@ func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
 		ID: b.ID, Created: dockerTime(b.Created), Image: b.ImageID, Name: "/" + b.Name,
 		LogPath: rt.LogPath(b.ID), RestartCount: st.RestartCount, Driver: rt.Driver.Name(), Platform: "linux",
 		Mounts:          []any{},
-		NetworkSettings: inspectNetwork{Ports: map[string]any{}, Networks: map[string]any{}},
+		NetworkSettings: newInspectNetwork(rt, b),
 	}
 	if len(b.Main.Args) > 0 {
 		j.Path, j.Args = b.Main.Args[0], b.Main.Args[1:]
@@ -120,6 +128,8 @@ func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
 	j.HostConfig.AutoRemove = b.Spec.AutoRemove
 	j.HostConfig.NanoCpus = int64(b.Spec.CPUs * 1e9)
 	j.HostConfig.Memory = b.Spec.Memory
+	j.HostConfig.NetworkMode, j.HostConfig.PortBindings = networkMode(b), portBindings(b)
+	j.HostConfig.DNS, j.HostConfig.ExtraHosts = orEmpty(b.Spec.DNS), orEmpty(b.Spec.ExtraHosts)
 	j.Config = inspectConfig{
 		Hostname: b.Hostname, User: b.Main.User, OpenStdin: b.Spec.Interactive, Env: b.Main.Env,
 		Cmd: b.Spec.Command, Image: b.Spec.Image, WorkingDir: b.Main.Dir, Entrypoint: b.Spec.Entrypoint,
@@ -159,14 +169,6 @@ func inspectVerb(ctx context.Context, c *cli, args []string) error {
 	if *kind != "" && *kind != "container" && *kind != "box" {
 		return fmt.Errorf("%q is not a valid value for --type: this verb inspects boxes (container); use 'a3s-box image inspect' for images", *kind)
 	}
-	var l *lister
-	if *format != "" {
-		var err error
-		if l, err = newLister(c.stdout, *format, "", nil); err != nil {
-			return err
-		}
-		l.table = false
-	}
 	rt, err := c.runtime(ctx)
 	if err != nil {
 		return err
@@ -182,24 +184,8 @@ func inspectVerb(ctx context.Context, c *cli, args []string) error {
 		}
 		objs = append(objs, newInspect(rt, b, *size))
 	}
-	if l != nil {
-		// Templates see the JSON shape, so {{.State.Status}} works on it.
-		var rows []any
-		for _, o := range objs {
-			var m map[string]any
-			b, _ := json.Marshal(o)
-			_ = json.Unmarshal(b, &m)
-			rows = append(rows, m)
-		}
-		if err := l.print(rows); err != nil {
-			return err
-		}
-	} else {
-		if objs == nil {
-			objs = []any{}
-		}
-		b, _ := json.MarshalIndent(objs, "", "    ")
-		fmt.Fprintln(c.stdout, strings.TrimSpace(string(b)))
+	if err := printInspect(c, *format, objs); err != nil {
+		return err
 	}
 	if failed {
 		return errPrinted

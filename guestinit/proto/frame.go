@@ -27,6 +27,13 @@ const (
 	TypeExit
 	TypeShutdown
 	TypeResize
+	// TypeNetwork carries a Network message on the control stream.
+	TypeNetwork
+	// TypeDNSQuery opens a stream the guest starts: one DNS message from
+	// a process in the box. The host answers TypeDNSReply, one DNS
+	// message, and the stream ends.
+	TypeDNSQuery
+	TypeDNSReply
 	typeEnd // one past the last valid type
 )
 
@@ -35,7 +42,7 @@ var typeNames = [...]string{
 	TypeExec: "exec", TypeStarted: "started", TypeStdin: "stdin",
 	TypeStdinClose: "stdin-close", TypeStdout: "stdout", TypeStderr: "stderr",
 	TypeSignal: "signal", TypeExit: "exit", TypeShutdown: "shutdown",
-	TypeResize: "resize",
+	TypeResize: "resize", TypeNetwork: "network", TypeDNSQuery: "dns-query", TypeDNSReply: "dns-reply",
 }
 
 func (t Type) String() string {
@@ -128,6 +135,8 @@ func messageType(m any) (Type, error) {
 		return TypeResize, nil
 	case *Shutdown:
 		return TypeShutdown, nil
+	case *Network:
+		return TypeNetwork, nil
 	}
 	return 0, fmt.Errorf("%T is not a protocol message", m)
 }
