@@ -8,7 +8,7 @@ VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo
 
 # Debian packages a3s-box needs at build and run time. dpkg (dpkg-deb),
 # apt, util-linux (flock) and gzip are essential packages and always there.
-DEB_PACKAGES := qemu-system-x86 e2fsprogs kmod busybox-static ca-certificates xz-utils skopeo
+DEB_PACKAGES := qemu-system-x86 e2fsprogs kmod busybox-static ca-certificates xz-utils skopeo iptables
 # (other targets append the packages only they need here)
 
 # The kernel cache holds one directory per kernel release and `current`, a
@@ -153,7 +153,9 @@ test: deps build
 
 # fuzz runs each fuzz target briefly; FUZZTIME=5m for a longer hunt.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse ./runtime:FuzzProcParsers
+FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse \
+                ./runtime/network:FuzzResolver \
+                ./runtime:FuzzProcParsers
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do \
@@ -181,11 +183,15 @@ demo: deps build
 # mkfs.ext4 -d, and a second pull (IMAGE_RUNS=N); idle boxes' supervisors
 # (memory and CPU beside the VMM's memory) and exec's round trip; the
 # planner alone, then observe + plan of 200 boxes, the watcher's latency
-# and a 10-box apply against 10 boots one after another.
+# and a 10-box apply against 10 boots one after another; TCP throughput
+# box to box on a network and host to box through a published port,
+# beside the host's loopback.
 RUNS ?= 7
 IMAGE_RUNS ?= 3
 # IDLE is the window over which supervisors' idle CPU use is measured.
 IDLE ?= 60s
+# NET_RUNS is how many transfers netbench times per path.
+NET_RUNS ?= 5
 bench: deps build
 	$(GO) build -o $(OUT)/testregistry ./cmd/testregistry
 	$(GO) build -o $(OUT)/bootbench ./cmd/bootbench
@@ -197,3 +203,5 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./reconcile
 	$(GO) build -o $(OUT)/stackbench ./cmd/stackbench
 	$(OUT)/stackbench --dir $(OUT)
+	CGO_ENABLED=0 $(GO) build -o $(OUT)/netbench ./cmd/netbench
+	$(OUT)/netbench --dir $(OUT) --runs $(NET_RUNS)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/hashicorp/yamux"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,6 +19,7 @@ const shutdownGrace = 30 * time.Second
 type guest struct {
 	reaper   *reaper
 	mainDone chan struct{} // closed when the main process has ended
+	sess     *yamux.Session
 }
 
 // serve answers the host until it asks for shutdown, the main process has
@@ -38,7 +40,7 @@ func serve() error {
 	if err := handshake(ctl); err != nil {
 		return err
 	}
-	g := &guest{reaper: newReaper(), mainDone: make(chan struct{})}
+	g := &guest{reaper: newReaper(), mainDone: make(chan struct{}), sess: sess}
 	go g.reaper.run()
 	go func() {
 		for {
@@ -67,7 +69,9 @@ func serve() error {
 		case f := <-msgs:
 			switch f.Type {
 			case proto.TypeSetup:
-				reply(ctl, f, applySetup)
+				reply(ctl, f, g.setup)
+			case proto.TypeNetwork:
+				replyNetwork(ctl, f)
 			case proto.TypeShutdown:
 				stopAll()
 				return nil

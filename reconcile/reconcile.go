@@ -48,6 +48,12 @@ func (e *Executor) ReconcileWith(ctx context.Context, store *Store, name string,
 	if err := e.RT.Repair(ctx); err != nil {
 		return nil, err
 	}
+	stack := rec.Stack
+	stack.Name = name
+	if err := EnsureNetworks(ctx, e.RT, &stack); err != nil {
+		_ = store.SetStatus(ctx, name, Status{ObservedGeneration: rec.Generation, Error: err.Error(), Time: time.Now().UTC()})
+		return nil, err
+	}
 	observed, err := Observe(e.RT, map[string]bool{name: true})
 	if err != nil {
 		return nil, err

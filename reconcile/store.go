@@ -86,9 +86,11 @@ type BoxStatus struct {
 // replica.
 func (r *StackRecord) Desired() []DesiredBox {
 	out := make([]DesiredBox, 0, len(r.Stack.Boxes))
+	s := r.Stack
+	s.Name = r.Name
 	for _, name := range r.Stack.BoxNames() {
 		e := r.Boxes[name]
-		out = appendReplicas(out, DesiredBox{Stack: r.Name, Name: name, Spec: stackBox(&r.Stack, name), Hash: e.Hash, Stopped: e.Stopped})
+		out = appendReplicas(out, DesiredBox{Stack: r.Name, Name: name, Spec: machineBox(&s, r.Name, name), Hash: e.Hash, Stopped: e.Stopped})
 	}
 	return out
 }
@@ -99,7 +101,7 @@ func (r *StackRecord) Desired() []DesiredBox {
 func DesiredFromStack(s *spec.Stack) []DesiredBox {
 	out := make([]DesiredBox, 0, len(s.Boxes))
 	for _, name := range s.BoxNames() {
-		out = appendReplicas(out, DesiredBox{Stack: s.Name, Name: name, Spec: stackBox(s, name), Hash: ConfigHash(s, name)})
+		out = appendReplicas(out, DesiredBox{Stack: s.Name, Name: name, Spec: machineBox(s, s.Name, name), Hash: ConfigHash(s, name)})
 	}
 	return out
 }

@@ -65,12 +65,15 @@ func resources(b *spec.Box) (cpus, memMiB int, err error) {
 // power the VM off at once instead of hanging. Under TCG the guest's TSC
 // calibration against the PIT fails when the host is busy and the boot
 // hangs; telling the kernel the TSC rate (the host's, which TCG passes
-// through) skips that calibration.
+// through) skips that calibration. tsc=reliable keeps the clocksource
+// watchdog from demoting the TSC when emulation delays timer ticks: the
+// guest would fall back to jiffies, whose 4 ms steps give processes equal
+// clock readings (resolvers then send two queries with one ID).
 func KernelCmdline(accel string) string {
 	cl := "console=ttyS0 panic=-1 quiet"
 	if accel == AccelTCG {
 		if khz := hostCPUkHz(); khz > 0 {
-			cl += fmt.Sprintf(" tsc_early_khz=%d", khz)
+			cl += fmt.Sprintf(" tsc_early_khz=%d tsc=reliable", khz)
 		}
 	}
 	return cl

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -72,6 +73,8 @@ type BoxState struct {
 	// always leave such a box down.
 	ManualStop bool    `json:"manualStop,omitempty"`
 	Health     *Health `json:"health,omitempty"`
+	// Ports are the published ports as the supervisor bound them.
+	Ports []network.Binding `json:"ports,omitempty"`
 }
 
 // Running reports a box whose VM is up (running or paused).
@@ -158,6 +161,11 @@ func (r *Runtime) saveState(id string, st *BoxState) error {
 
 // removeBox deletes a box's directory and sockets; the caller holds its lock.
 func (r *Runtime) removeBox(id string) error {
+	if r.Networks != nil {
+		if err := r.Networks.Release(context.Background(), id); err != nil {
+			return fmt.Errorf("remove box %s: %w", id[:12], err)
+		}
+	}
 	os.RemoveAll(r.runDir(id))
 	if err := os.RemoveAll(r.boxDir(id)); err != nil {
 		return fmt.Errorf("remove box %s: %w", id[:12], err)
@@ -219,6 +227,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 			st.Status, st.ExitCode, st.FinishedAt = StatusExited, 255, time.Now().UTC()
 			st.Error = "the box's supervisor exited while the box was running"
 			st.VMMPID, st.VMMStart, st.SupervisorPID, st.PID, st.VCPUs, st.Memory = 0, 0, 0, 0, 0, 0
+			st.Ports = nil
 			_ = r.saveState(rec.ID, &st)
 			r.warnf("box %s: its supervisor is gone; stopped its VM and marked the box exited (255)", rec.Name)
 		}

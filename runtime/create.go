@@ -31,6 +31,10 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 	if f := img.File; f != nil && (f.OS != "" && f.OS != image.Platform.OS || f.Architecture != "" && f.Architecture != image.Platform.Architecture) {
 		return nil, fmt.Errorf("image %s is %s/%s: a3s-box boots %s/%s", cmp.Or(img.Ref, img.ID.String()), f.OS, f.Architecture, image.Platform.OS, image.Platform.Architecture)
 	}
+	if err := r.checkNetworks(b); err != nil {
+		return nil, err
+	}
+
 	mounts, err := boxMounts(b, img.Config.Volumes)
 	if err != nil {
 		return nil, err
@@ -62,6 +66,11 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 			return err
 		}
 		lock = l
+		if err := r.joinNetworks(ctx, rec); err != nil {
+			_ = r.removeBox(rec.ID)
+			lock.Release()
+			return err
+		}
 		if err := makeWritableDisk(ctx, r.rwDisk(rec.ID), rwDiskSize); err != nil {
 			_ = r.removeBox(rec.ID)
 			lock.Release()

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"net"
+	"os"
 )
 
 // Driver starts microVMs. QEMU's microvm machine is the one driver today;
@@ -29,6 +30,13 @@ type Machine struct {
 	Disks   []Disk
 	// Share carries the box's volumes and bind mounts; nil for none.
 	Share *Share
+	NICs  []NIC
+}
+
+// NIC is a virtio-net device backed by a tap the caller opened.
+type NIC struct {
+	Tap *os.File
+	MAC string
 }
 
 // Disk is a raw disk image attached as a virtio block device. The guest

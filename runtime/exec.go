@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 )
@@ -48,6 +49,8 @@ func (s *supervisor) relayExec(conn net.Conn, what string) {
 		return
 	}
 	reply(conn, &supReply{})
+	// The reply's write deadline must not cut the process's output short.
+	conn.SetWriteDeadline(time.Time{})
 	splice(conn, st)
 }
 

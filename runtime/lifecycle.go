@@ -39,6 +39,14 @@ func (r *Runtime) Start(ctx context.Context, id string, attach bool) error {
 	if r.SupervisorCommand == nil {
 		return errors.New("start: no supervisor command configured")
 	}
+	// A supervisor whose box just ended may still hold the box while it
+	// lets go of the box's ports and devices: wait for it, or the new
+	// one would take the box for running.
+	if b, err := r.readBox(id); err == nil && b.State.SupervisorPID == 0 && r.supervised(id) {
+		if lock, err := r.waitSupervisorGone(ctx, id); err == nil {
+			lock.Release()
+		}
+	}
 	cmd := r.SupervisorCommand(id, attach)
 	logf, err := os.OpenFile(filepath.Join(r.boxDir(id), "supervisor.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -115,7 +123,46 @@ func (r *Runtime) Stop(ctx context.Context, id string, sig syscall.Signal, timeo
 	if errors.Is(err, ErrNotRunning) {
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	// The box is down once its supervisor has let go of it (its ports
+	// and network devices too), so a start right after finds it free.
+	lock, err := r.waitSupervisorGone(ctx, id)
+	if lock != nil {
+		lock.Release()
+	}
+	if os.IsNotExist(err) {
+		return nil // removed on exit (--rm)
+	}
 	return err
+}
+
+// waitSupervisorGone waits until box id's supervisor has exited, which
+// releases the box's lock, and returns the lock, held. A box removed
+// meanwhile (--rm) gives an error satisfying os.IsNotExist.
+func (r *Runtime) waitSupervisorGone(ctx context.Context, id string) (*statefile.Lock, error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		lock, err := statefile.TryLock(boxLockPath(r.boxDir(id)))
+		if err == nil {
+			return lock, nil
+		}
+		if !errors.Is(err, statefile.ErrLocked) {
+			if _, serr := os.Stat(r.boxDir(id)); os.IsNotExist(serr) {
+				return nil, serr
+			}
+			return nil, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("box %s: its supervisor did not exit", id[:12])
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // StopTimeout is the grace period a box asked for, in seconds.
@@ -194,28 +241,14 @@ func (r *Runtime) remove(ctx context.Context, id string, force, volumes bool) er
 		}
 	}
 	// The supervisor releases the lock as it exits.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		lock, err := statefile.TryLock(boxLockPath(r.boxDir(id)))
-		if err == nil {
-			defer lock.Release()
-			break
-		}
-		if !errors.Is(err, statefile.ErrLocked) {
-			if _, serr := os.Stat(r.boxDir(id)); os.IsNotExist(serr) {
-				return nil // removed on exit meanwhile (--rm)
-			}
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("remove box %s: its supervisor did not exit", b.Name)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	lock, err := r.waitSupervisorGone(ctx, id)
+	if os.IsNotExist(err) {
+		return nil // removed on exit meanwhile (--rm)
 	}
+	if err != nil {
+		return fmt.Errorf("remove box %s: %w", b.Name, err)
+	}
+	defer lock.Release()
 	if err := r.removeBox(id); err != nil {
 		return err
 	}

@@ -74,11 +74,26 @@ func (q *QEMU) Args(m *Machine) []string {
 		args = append(args, "-qmp", "unix:"+m.QMP+",server=on,wait=off")
 	}
 	args = append(args, m.Share.qemuArgs()...)
+	return append(args, nicArgs(m)...)
+}
+
+// nicArgs gives the VM one virtio-net device per NIC, on the tap the
+// supervisor opened and passes as file descriptor 3+i (ExtraFiles).
+func nicArgs(m *Machine) []string {
+	var args []string
+	for i, n := range m.NICs {
+		args = append(args,
+			"-netdev", fmt.Sprintf("tap,id=net%d,fd=%d", i, 3+i),
+			"-device", fmt.Sprintf("virtio-net-device,netdev=net%d,mac=%s", i, n.MAC))
+	}
 	return args
 }
 
 func (q *QEMU) Start(ctx context.Context, m *Machine) (VM, error) {
 	cmd := exec.Command(q.binary(), q.Args(m)...)
+	for _, n := range m.NICs {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, n.Tap)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
 	cmd.SysProcAttr = &syscall.SysProcAttr{

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/runtime/volume"
 )
 
@@ -37,8 +38,10 @@ type Runtime struct {
 	Images *image.Store
 	// Volumes is the volume store, <root>/volumes.
 	Volumes *volume.Store
-	Kernel  string
-	Initrd  string
+	// Networks are the root's networks.
+	Networks *network.Store
+	Kernel   string
+	Initrd   string
 	// SupervisorCommand makes the command that runs box id's supervisor
 	// (see Supervise); attach holds its main process for an attach.
 	SupervisorCommand func(id string, attach bool) *exec.Cmd
@@ -75,6 +78,13 @@ func New(ctx context.Context, cfg *Config) (*Runtime, error) {
 	r.Images = images
 	if r.Volumes, err = volume.Open(r.volumesDir()); err != nil {
 		return nil, err
+	}
+	r.Networks = network.Open(r.root)
+	r.Networks.BoxName = func(id string) string {
+		if b, err := r.readBox(id); err == nil {
+			return b.Name
+		}
+		return ""
 	}
 	if err := r.repair(ctx); err != nil {
 		return nil, fmt.Errorf("repair: %w", err)

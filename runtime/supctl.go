@@ -16,7 +16,7 @@ import (
 
 // supRequest is one request to a supervisor.
 type supRequest struct {
-	Op      string `json:"op"` // attach, exec, proc, stop, kill, pause, unpause, wait, update
+	Op      string `json:"op"` // attach, exec, proc, stop, kill, pause, unpause, wait, update, network
 	Signal  int    `json:"signal,omitempty"`
 	Timeout int    `json:"timeout,omitempty"` // stop: seconds before SIGKILL; -1 waits for ever
 	Stdin   bool   `json:"stdin,omitempty"`

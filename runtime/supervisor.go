@@ -44,6 +44,7 @@ type supervisor struct {
 	rec   *BoxRecord
 	opts  SuperviseOptions
 	logs  *logWriter
+	net   *boxNet
 	ready sync.Once
 
 	attached chan struct{} // closed at the first attach
@@ -93,6 +94,11 @@ func (r *Runtime) Supervise(ctx context.Context, id string, o SuperviseOptions) 
 		attached: make(chan struct{}), stopCh: make(chan struct{}), done: make(chan struct{}),
 		clients: map[*attachClient]bool{},
 	}
+	if s.net, err = r.openNet(b.BoxRecord); err != nil {
+		s.notifyReady(125, err)
+		return err
+	}
+	defer s.net.close()
 	if err := s.start(); err != nil {
 		s.notifyReady(125, err)
 		return err
@@ -152,6 +158,7 @@ func (s *supervisor) start() error {
 	}
 	s.logs = logs
 	s.st.SupervisorPID, s.st.ManualStop, s.st.Error = os.Getpid(), false, ""
+	s.st.Ports = s.net.bindings()
 	return s.r.saveState(s.rec.ID, s.st)
 }
 
@@ -207,7 +214,7 @@ func (s *supervisor) loop(ctx context.Context) {
 			s.st.Status = StatusRestarting
 		}
 		if !restart {
-			s.st.SupervisorPID = 0
+			s.st.SupervisorPID, s.st.Ports = 0, nil
 		}
 		_ = s.r.saveState(s.rec.ID, s.st)
 		s.mu.Unlock()
@@ -231,7 +238,7 @@ func (s *supervisor) loop(ctx context.Context) {
 		case <-time.After(bo.next(time.Since(began))):
 		case <-s.stopCh:
 			s.mu.Lock()
-			s.st.Status, s.st.SupervisorPID = StatusExited, 0
+			s.st.Status, s.st.SupervisorPID, s.st.Ports = StatusExited, 0, nil
 			_ = s.r.saveState(s.rec.ID, s.st)
 			s.mu.Unlock()
 			return
@@ -316,6 +323,7 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 			{Path: s.rec.Rootfs, ReadOnly: true, Serial: "a3s-image"},
 			{Path: s.r.rwDisk(s.rec.ID), Serial: "a3s-rw"},
 		},
+		NICs: s.net.nics(),
 	}
 	share, mounts, err := s.r.prepareShare(s.rec)
 	if err != nil {
@@ -328,11 +336,18 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	s.mu.Lock()
 	g := s.guest
 	s.mu.Unlock()
-	if err := g.Setup(ctx, &proto.Setup{
+	setup := &proto.Setup{
 		Hostname: s.rec.Hostname,
 		Hosts:    []proto.HostLine{{IP: "127.0.1.1", Names: []string{s.rec.Hostname}}},
 		Mounts:   mounts,
-	}); err != nil {
+	}
+	if err := s.net.setup(ctx, g, setup); err != nil {
+		return cancelled(err)
+	}
+	if err := g.Setup(ctx, setup); err != nil {
+		return cancelled(err)
+	}
+	if err := s.net.setConfigured(ctx, g); err != nil {
 		return cancelled(err)
 	}
 	if s.opts.WaitAttach {
@@ -477,6 +492,15 @@ func (s *supervisor) handle(conn net.Conn) {
 		reply(conn, &supReply{ExitCode: code})
 	case "kill":
 		if err := s.kill(syscall.Signal(req.Signal), req.Proxy); err != nil {
+			reply(conn, &supReply{Error: err.Error()})
+		} else {
+			reply(conn, &supReply{})
+		}
+	case "network":
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := s.refreshNetwork(ctx)
+		cancel()
+		if err != nil {
 			reply(conn, &supReply{Error: err.Error()})
 		} else {
 			reply(conn, &supReply{})

@@ -19,6 +19,8 @@ import (
 // and files on disk. spec reports them; the schema must accept them (so
 // this list stays exact), and must reject every other one.
 var semantic = []string{
+	"address-outside-subnet.yaml",
+	"bad-subnet.yaml",
 	"dependency-cycle.yaml",
 	"duplicate-mount-target.yaml",
 	"duplicate-stack-name.yaml",

@@ -65,12 +65,13 @@ var composeSupported = func() []tree.Path {
 	add(s, "volumes", "volumes.[]", "volumes.[].type", "volumes.[].source", "volumes.[].target",
 		"volumes.[].read_only", "volumes.[].bind", "volumes.[].bind.create_host_path",
 		"volumes.[].volume", "volumes.[].volume.nocopy", "volumes.[].tmpfs", "volumes.[].tmpfs.size", "volumes.[].tmpfs.mode")
-	add(s, "networks", "networks.*", "networks.*.aliases", "networks.*.aliases.*")
+	add(s, "networks", "networks.*", "networks.*.aliases", "networks.*.aliases.*", "networks.*.ipv4_address")
 	add(s, "depends_on", "depends_on.*", "depends_on.*.condition", "depends_on.*.required",
 		"depends_on.*.restart")
 	add("volumes.*.", "name", "external")
 	free("volumes.*.", "labels")
-	add("networks.*.", "name", "external", "internal")
+	add("networks.*.", "name", "external", "internal", "driver", "ipam", "ipam.driver", "ipam.config",
+		"ipam.config.[]", "ipam.config.[].subnet", "ipam.config.[].gateway")
 	free("networks.*.", "labels")
 	return paths
 }()
@@ -333,7 +334,17 @@ func composeStack(p *types.Project, file string, lines map[string]int, warn func
 		if s.Networks == nil {
 			s.Networks = map[string]Network{}
 		}
-		s.Networks[name] = Network{Name: n.Name, External: bool(n.External), Internal: n.Internal, Labels: copyLabels(n.Labels)}
+		nw := Network{Name: n.Name, External: bool(n.External), Internal: n.Internal, Labels: copyLabels(n.Labels), Driver: n.Driver}
+		if n.Ipam.Driver != "" && n.Ipam.Driver != "default" {
+			bad("networks."+name+".ipam.driver", "invalid ipam driver %q: a3s-box has only the default one", n.Ipam.Driver)
+		}
+		if len(n.Ipam.Config) > 1 {
+			warn("networks."+name+".ipam.config", "only the first subnet is used")
+		}
+		if len(n.Ipam.Config) > 0 && n.Ipam.Config[0] != nil {
+			nw.Subnet, nw.Gateway = n.Ipam.Config[0].Subnet, n.Ipam.Config[0].Gateway
+		}
+		s.Networks[name] = nw
 	}
 	s.validate(probs)
 	if err := probs.err(); err != nil {
@@ -472,6 +483,7 @@ func composeBox(p *types.Project, svc types.ServiceConfig, warn, bad func(field,
 		a := NetworkAttachment{Name: n}
 		if c := svc.Networks[n]; c != nil {
 			a.Aliases = append([]string(nil), c.Aliases...)
+			a.IPv4Address = c.Ipv4Address
 		}
 		b.Networks = append(b.Networks, a)
 	}

@@ -516,7 +516,6 @@ var composeOnly = map[string]string{
 	"label_file":      "",
 	"driver":          "",
 	"driver_opts":     "",
-	"ipam":            "",
 }
 
 func unknownField(name string, known []string) string {

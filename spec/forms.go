@@ -79,6 +79,19 @@ type networkFile struct {
 	External bool        `json:"external"`
 	Internal bool        `json:"internal"`
 	Labels   *labelsForm `json:"labels"`
+	Driver   string      `json:"driver"`
+	Ipam     *ipamFile   `json:"ipam"`
+}
+
+// ipamFile is compose's ipam: one config entry with a subnet and gateway.
+type ipamFile struct {
+	Driver string           `json:"driver"`
+	Config []ipamConfigFile `json:"config"`
+}
+
+type ipamConfigFile struct {
+	Subnet  string `json:"subnet"`
+	Gateway string `json:"gateway"`
 }
 
 type healthFile struct {
@@ -554,7 +567,7 @@ func (f *networksForm) value() []NetworkAttachment {
 	for _, n := range sortedKeys(f.m) {
 		a := NetworkAttachment{Name: n}
 		if f.m[n] != nil {
-			a.Aliases = f.m[n].Aliases
+			a.Aliases, a.IPv4Address = f.m[n].Aliases, f.m[n].IPv4Address
 		}
 		out = append(out, a)
 	}
@@ -562,7 +575,8 @@ func (f *networksForm) value() []NetworkAttachment {
 }
 
 type networkAttachFile struct {
-	Aliases []string `json:"aliases"`
+	Aliases     []string `json:"aliases"`
+	IPv4Address string   `json:"ipv4_address"`
 }
 
 // dependsOnForm is depends_on: a list of box names (condition started),

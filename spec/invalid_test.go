@@ -18,6 +18,7 @@ var invalidStacks = []struct {
 	field string
 	msg   string
 }{
+	{"address-outside-subnet.yaml", 5, "boxes.web.networks.back", "invalid ipv4_address 10.9.0.5: not in subnet 10.1.2.0/24"},
 	{"alias-bomb.yaml", 2, "", "expands to more than 262144 nodes through aliases"},
 	{"bad-box-name.yaml", 2, "boxes.-web", `invalid box name "-web"`},
 	{"bad-condition.yaml", 6, "boxes.web.depends_on.db.condition", `invalid condition "ready": want started, healthy or completed`},
@@ -31,6 +32,7 @@ var invalidStacks = []struct {
 	{"bad-signal.yaml", 4, "boxes.web.stop_signal", `invalid signal "SIGSTOPPLEASE"`},
 	{"bad-size.yaml", 4, "boxes.web.mem_limit", `invalid size "12q"`},
 	{"bad-stack-name.yaml", 1, "name", `invalid stack name "My Shop"`},
+	{"bad-subnet.yaml", 7, "networks.back.ipam", `invalid subnet "10.1.2.3/24": it should be 10.1.2.0/24`},
 	{"bad-tmpfs.yaml", 5, "boxes.web.tmpfs[0]", `invalid tmpfs "/run:size=lots"`},
 	{"bad-volume-mode.yaml", 5, "boxes.web.volumes[0]", `invalid volume "data:/data:rw,ro": mode "rw,ro": ro and rw exclude each other`},
 	{"bad-volume-type.yaml", 5, "boxes.web.volumes[0].type", `invalid volume type "npipe": want volume, bind or tmpfs`},

@@ -272,7 +272,10 @@ func (f *stackFile) stack(d *decoder, dir, home string) *Stack {
 		for name, nf := range f.Networks {
 			var n Network
 			if nf != nil {
-				n = Network{Name: nf.Name, External: nf.External, Internal: nf.Internal, Labels: nf.Labels.value()}
+				n = Network{Name: nf.Name, External: nf.External, Internal: nf.Internal, Labels: nf.Labels.value(), Driver: nf.Driver}
+				if nf.Ipam != nil && len(nf.Ipam.Config) > 0 {
+					n.Subnet, n.Gateway = nf.Ipam.Config[0].Subnet, nf.Ipam.Config[0].Gateway
+				}
 			}
 			s.Networks[name] = n
 		}

@@ -53,6 +53,12 @@ type Network struct {
 	// Internal networks have no route out of the machine.
 	Internal bool              `json:"internal,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	// Driver is the network driver; only "bridge" (the default) exists.
+	Driver string `json:"driver,omitempty"`
+	// Subnet (CIDR) and Gateway are compose's ipam.config; empty means
+	// one picked from a3s-box's pool and its first address.
+	Subnet  string `json:"subnet,omitempty"`
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // DefaultNetwork is the network every stack has without declaring it.
@@ -63,6 +69,9 @@ const DefaultNetwork = "default"
 type NetworkAttachment struct {
 	Name    string   `json:"name"`
 	Aliases []string `json:"aliases,omitempty"`
+	// IPv4Address is a fixed address in the network's subnet; empty means
+	// the next free one.
+	IPv4Address string `json:"ipv4_address,omitempty"`
 }
 
 // BoxNames returns the stack's box names, sorted.

@@ -72,6 +72,7 @@ func (s *Stack) validate(p *problems) {
 				v.errorf("networks."+name+".name", "%v", err)
 			}
 		}
+		v.network("networks."+name, s.Networks[name])
 	}
 	for _, name := range s.BoxNames() {
 		v.box(name, s.Boxes[name])
@@ -267,6 +268,59 @@ func (v *validator) networks(at string, b Box) {
 				v.errorf(field, "invalid alias %q: want a host name", a)
 			}
 		}
+		if n.IPv4Address != "" {
+			v.fixedAddress(field, n)
+		}
+	}
+}
+
+// network checks a network declaration's driver and addressing.
+func (v *validator) network(at string, n Network) {
+	if n.Driver != "" && n.Driver != NetworkDriver {
+		v.errorf(at+".driver", "invalid driver %q: a3s-box networks are %s networks", n.Driver, NetworkDriver)
+	}
+	if n.External && (n.Subnet != "" || n.Gateway != "" || n.Internal) {
+		v.errorf(at, "an external network is declared elsewhere: it takes no ipam or internal here")
+	}
+	if n.Gateway != "" && n.Subnet == "" {
+		v.errorf(at+".ipam", "a gateway needs a subnet")
+	}
+	if n.Subnet == "" {
+		return
+	}
+	p, err := ParseSubnet(n.Subnet)
+	if err != nil {
+		v.errorf(at+".ipam", "%v", err)
+		return
+	}
+	if n.Gateway != "" {
+		if _, err := ParseHostAddr("gateway", n.Gateway, p); err != nil {
+			v.errorf(at+".ipam", "%v", err)
+		}
+	}
+}
+
+// fixedAddress checks a box's ipv4_address against its network's subnet,
+// which must be declared: an address from a pool the stack does not fix
+// could be anyone's.
+func (v *validator) fixedAddress(field string, a NetworkAttachment) {
+	n, ok := v.s.Networks[a.Name]
+	switch {
+	case ok && n.External:
+		if _, err := netip.ParseAddr(a.IPv4Address); err != nil {
+			v.errorf(field, "invalid ipv4_address %q", a.IPv4Address)
+		}
+		return
+	case !ok || n.Subnet == "":
+		v.errorf(field, "ipv4_address %s needs network %q to declare its subnet (ipam.config)", a.IPv4Address, a.Name)
+		return
+	}
+	p, err := ParseSubnet(n.Subnet)
+	if err != nil {
+		return // reported on the network
+	}
+	if _, err := ParseHostAddr("ipv4_address", a.IPv4Address, p); err != nil {
+		v.errorf(field, "%v", err)
 	}
 }
 

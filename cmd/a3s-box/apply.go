@@ -89,8 +89,6 @@ func warnUnsupported(c *cli, s *spec.Stack) {
 			name string
 			set  bool
 		}{
-			{"ports", len(b.Ports) > 0},
-			{"networks", len(b.Networks) > 0}, {"dns", len(b.DNS) > 0}, {"extra_hosts", len(b.ExtraHosts) > 0},
 			{"init", b.Init},
 		} {
 			if f.set {
@@ -355,6 +353,9 @@ func deleteStack(ctx context.Context, c *cli, e *reconcile.Executor, store *reco
 		return err
 	}
 	if err := systemResources.removeStack(ctx, c, stack, o.volumes); err != nil {
+		return err
+	}
+	if err := reconcile.RemoveNetworks(ctx, e.RT, name); err != nil {
 		return err
 	}
 	return store.Delete(ctx, name)

@@ -26,6 +26,7 @@ type boxFlags struct {
 	healthCmd      string
 	noHealthcheck  bool
 	mounts         *mountFlags
+	net            netFlags
 }
 
 func addBoxFlags(fs *pflag.FlagSet) *boxFlags {
@@ -55,6 +56,7 @@ func addBoxFlags(fs *pflag.FlagSet) *boxFlags {
 	fs.IntVar(&f.health.Retries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
 	fs.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any box-specified HEALTHCHECK")
 	f.mounts = addMountFlags(fs)
+	f.net.add(fs)
 	return f
 }
 
@@ -126,6 +128,9 @@ func (f *boxFlags) box(fs *pflag.FlagSet) (*spec.Box, error) {
 		return nil, err
 	}
 	if err := f.mounts.apply(&b); err != nil {
+		return nil, err
+	}
+	if err := f.net.apply(&b); err != nil {
 		return nil, err
 	}
 	return &b, nil

@@ -56,6 +56,8 @@ func runE2E(m *testing.M) int {
 	}
 	defer stop()
 	e2e.registry, e2e.image = addr, addr+"/test/busybox:1"
+	// After every root is gone: their bridges and firewall rules go too.
+	defer cleanHost(e2e.dir)
 	root, err := os.MkdirTemp("", "a3s-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

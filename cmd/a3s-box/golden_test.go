@@ -8,6 +8,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -41,7 +42,10 @@ func goldenBoxes(now time.Time) []*runtime.Box {
 	}
 	return []*runtime.Box{
 		withMounts(mk(hex('a'), "web-healthy", 3*time.Minute, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-3 * time.Minute),
-			Health: &runtime.Health{Status: runtime.HealthHealthy, Log: []runtime.HealthResult{{Start: now.Add(-time.Second), End: now.Add(-time.Second), ExitCode: 0, Output: "ok\n"}}}})),
+			Health: &runtime.Health{Status: runtime.HealthHealthy, Log: []runtime.HealthResult{{Start: now.Add(-time.Second), End: now.Add(-time.Second), ExitCode: 0, Output: "ok\n"}}},
+			Ports: []network.Binding{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+				{HostPort: 8001, ContainerPort: 81, Protocol: "tcp"}, {HostPort: 8000, ContainerPort: 80, Protocol: "tcp"},
+				{HostPort: 5353, ContainerPort: 53, Protocol: "udp"}}})),
 		mk(hex('b'), "web-starting", 40*time.Second, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-30 * time.Second),
 			Health: &runtime.Health{Status: runtime.HealthStarting, Log: []runtime.HealthResult{}}}),
 		mk(hex('c'), "web-paused", 2*time.Hour, runtime.BoxState{Status: runtime.StatusPaused, PID: 1, StartedAt: now.Add(-90 * time.Minute)}),

@@ -53,9 +53,13 @@ type inspectHostConfig struct {
 		Name              string `json:"Name"`
 		MaximumRetryCount int    `json:"MaximumRetryCount"`
 	} `json:"RestartPolicy"`
-	AutoRemove bool  `json:"AutoRemove"`
-	NanoCpus   int64 `json:"NanoCpus"`
-	Memory     int64 `json:"Memory"`
+	AutoRemove   bool                     `json:"AutoRemove"`
+	NanoCpus     int64                    `json:"NanoCpus"`
+	Memory       int64                    `json:"Memory"`
+	NetworkMode  string                   `json:"NetworkMode"`
+	PortBindings map[string][]inspectPort `json:"PortBindings"`
+	DNS          []string                 `json:"Dns"`
+	ExtraHosts   []string                 `json:"ExtraHosts"`
 }
 
 type inspectConfig struct {
@@ -83,8 +87,14 @@ type inspectHealth struct {
 }
 
 type inspectNetwork struct {
-	Ports    map[string]any `json:"Ports"`
-	Networks map[string]any `json:"Networks"`
+	Ports    map[string][]inspectPort   `json:"Ports"`
+	Networks map[string]inspectEndpoint `json:"Networks"`
+	// The first network's endpoint, where Docker keeps the default
+	// bridge's.
+	IPAddress   string `json:"IPAddress"`
+	IPPrefixLen int    `json:"IPPrefixLen"`
+	Gateway     string `json:"Gateway"`
+	MacAddress  string `json:"MacAddress"`
 }
 
 // dockerTime is Docker's inspect time: RFC 3339 with nanoseconds, and the
@@ -102,7 +112,7 @@ func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
 		ID: b.ID, Created: dockerTime(b.Created), Image: b.ImageID, Name: "/" + b.Name,
 		LogPath: rt.LogPath(b.ID), RestartCount: st.RestartCount, Driver: rt.Driver.Name(), Platform: "linux",
 		Mounts:          inspectMounts(rt, b),
-		NetworkSettings: inspectNetwork{Ports: map[string]any{}, Networks: map[string]any{}},
+		NetworkSettings: newInspectNetwork(rt, b),
 	}
 	if len(b.Main.Args) > 0 {
 		j.Path, j.Args = b.Main.Args[0], b.Main.Args[1:]
@@ -118,6 +128,8 @@ func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
 	j.HostConfig.AutoRemove = b.Spec.AutoRemove
 	j.HostConfig.NanoCpus = int64(b.Spec.CPUs * 1e9)
 	j.HostConfig.Memory = b.Spec.Memory
+	j.HostConfig.NetworkMode, j.HostConfig.PortBindings = networkMode(b), portBindings(b)
+	j.HostConfig.DNS, j.HostConfig.ExtraHosts = orEmpty(b.Spec.DNS), orEmpty(b.Spec.ExtraHosts)
 	j.Config = inspectConfig{
 		Hostname: b.Hostname, User: b.Main.User, OpenStdin: b.Spec.Interactive, Env: b.Main.Env,
 		Cmd: b.Spec.Command, Image: b.Spec.Image, WorkingDir: b.Main.Dir, Entrypoint: b.Spec.Entrypoint,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -164,4 +165,52 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 		return time.Unix(sec, 0), nil
 	}
 	return time.Time{}, fmt.Errorf("invalid time %q: want a duration (10m), an RFC 3339 time or Unix seconds", s)
+}
+
+// newQuietLister is newLister for a listing with -q: with no --format,
+// IDs alone and no heading.
+func newQuietLister(out io.Writer, format, def string, header any, quiet bool) (*lister, error) {
+	if quiet && format == "" {
+		def = "{{.ID}}"
+	}
+	l, err := newLister(out, format, def, header)
+	if err == nil && quiet && format == "" {
+		l.table = false
+	}
+	return l, err
+}
+
+// matchFilters is Docker's --filter rule for x: the values given for one
+// key OR, the keys AND; one matches one key and value. Labels are the
+// exception, as in Docker: x must carry every label asked for.
+func matchFilters[T any](by map[string][]string, x T, one func(k, v string, x T) bool) bool {
+	for k, vals := range by {
+		match := func(v string) bool { return one(k, v, x) }
+		if k == "label" {
+			if !allOf(vals, match) {
+				return false
+			}
+			continue
+		}
+		if !slices.ContainsFunc(vals, match) {
+			return false
+		}
+	}
+	return true
+}
+
+func allOf(vals []string, f func(string) bool) bool {
+	for _, v := range vals {
+		if !f(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasLabel matches a label filter value, KEY or KEY=VALUE.
+func hasLabel(labels map[string]string, spec string) bool {
+	k, v, withValue := strings.Cut(spec, "=")
+	got, ok := labels[k]
+	return ok && (!withValue || got == v)
 }

@@ -186,25 +186,9 @@ func eventFilter(args []string) (func(*runtime.Event) bool, error) {
 		case "image":
 			return a["image"] == v || e.From == v
 		case "label":
-			lk, lv, has := strings.Cut(v, "=")
-			got, ok := a[lk]
-			return ok && (!has || got == lv)
+			return hasLabel(a, v)
 		}
 		return false // network events come with networks
 	}
-	return func(e *runtime.Event) bool {
-		for k, vals := range by {
-			ok := false
-			for _, v := range vals {
-				if one(k, v, e) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return func(e *runtime.Event) bool { return matchFilters(by, e, one) }, nil
 }

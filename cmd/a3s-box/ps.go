@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/runtime/network"
 )
 
 func init() {
@@ -93,6 +94,11 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	nets, err := rt.Networks.Index()
+	if err != nil {
+		return err
+	}
+	f.nets = nets
 	if *latest {
 		*last = 1
 	}
@@ -109,7 +115,9 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 		if !f.match(b) {
 			continue
 		}
-		rows = append(rows, newPSRow(rt, b, now, *noTrunc, *size))
+		row := newPSRow(rt, b, now, *noTrunc, *size)
+		row.Networks = networkNames(nets[b.ID])
+		rows = append(rows, row)
 	}
 	return l.print(rows)
 }
@@ -131,6 +139,7 @@ func newPSRow(rt *runtime.Runtime, b *runtime.Box, now time.Time, noTrunc, size 
 		Labels:       joinLabels(b.Spec.Labels),
 		labels:       b.Spec.Labels,
 		Health:       healthStatus(b.State),
+		Ports:        formatPorts(boxBindings(b)),
 	}
 	r.Mounts, r.LocalVolumes = psMounts(b, noTrunc)
 	if size {
@@ -193,6 +202,7 @@ type boxFilter struct {
 	by     map[string][]string
 	before time.Time
 	since  time.Time
+	nets   map[string][]network.Membership // by box ID
 }
 
 var boxFilterKeys = map[string]bool{
@@ -253,24 +263,7 @@ func newBoxFilter(args []string, boxes []*runtime.Box) (*boxFilter, error) {
 
 func (f *boxFilter) has(k string) bool { return len(f.by[k]) > 0 }
 
-func (f *boxFilter) match(b *runtime.Box) bool {
-	for k, vals := range f.by {
-		// Labels are the exception, as in Docker: a box must carry
-		// every label asked for.
-		all := k == "label"
-		ok := all
-		for _, v := range vals {
-			if f.matchOne(k, v, b) != all {
-				ok = !all
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+func (f *boxFilter) match(b *runtime.Box) bool { return matchFilters(f.by, b, f.matchOne) }
 
 func (f *boxFilter) matchOne(k, v string, b *runtime.Box) bool {
 	switch k {
@@ -282,9 +275,7 @@ func (f *boxFilter) matchOne(k, v string, b *runtime.Box) bool {
 	case "id":
 		return strings.HasPrefix(b.ID, v)
 	case "label":
-		lk, lv, hasValue := strings.Cut(v, "=")
-		got, ok := b.Spec.Labels[lk]
-		return ok && (!hasValue || got == lv)
+		return hasLabel(b.Spec.Labels, v)
 	case "exited":
 		return b.State.Status == runtime.StatusExited && !b.State.FinishedAt.IsZero() && strconv.Itoa(b.State.ExitCode) == v
 	case "health":
@@ -301,7 +292,22 @@ func (f *boxFilter) matchOne(k, v string, b *runtime.Box) bool {
 		return b.Created.Before(f.before)
 	case "since":
 		return b.Created.After(f.since)
+	case "network":
+		for _, m := range f.nets[b.ID] {
+			if m.Network.Name == v || m.Network.ID == v {
+				return true
+			}
+		}
+		return false
 	}
-	// network: boxes are attached to none yet.
 	return false
+}
+
+// networkNames is ps's NETWORKS column: the box's networks by slot.
+func networkNames(ms []network.Membership) string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Network.Name
+	}
+	return strings.Join(names, ",")
 }

@@ -61,6 +61,9 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := bf.net.publishExposed(b, img); err != nil {
+		return &exitError{125, err}
+	}
 	var box *runtime.Box
 	if *detach {
 		box, err = c.createImperative(ctx, rt, b, img, false)
@@ -155,6 +158,9 @@ func createVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	img, err := rt.ResolveImage(ctx, b.Image, c.stderr)
 	if err != nil {
+		return &exitError{125, err}
+	}
+	if err := bf.net.publishExposed(b, img); err != nil {
 		return &exitError{125, err}
 	}
 	box, err := c.createImperative(ctx, rt, b, img, true)

@@ -29,6 +29,13 @@ const (
 	TypeResize
 	TypeProcRequest
 	TypeProcData
+	// TypeNetwork carries a Network message on the control stream.
+	TypeNetwork
+	// TypeDNSQuery opens a stream the guest starts: one DNS message from
+	// a process in the box. The host answers TypeDNSReply, one DNS
+	// message, and the stream ends.
+	TypeDNSQuery
+	TypeDNSReply
 	typeEnd // one past the last valid type
 )
 
@@ -38,6 +45,7 @@ var typeNames = [...]string{
 	TypeStdinClose: "stdin-close", TypeStdout: "stdout", TypeStderr: "stderr",
 	TypeSignal: "signal", TypeExit: "exit", TypeShutdown: "shutdown",
 	TypeResize: "resize", TypeProcRequest: "proc-request", TypeProcData: "proc-data",
+	TypeNetwork: "network", TypeDNSQuery: "dns-query", TypeDNSReply: "dns-reply",
 }
 
 func (t Type) String() string {
@@ -134,6 +142,8 @@ func messageType(m any) (Type, error) {
 		return TypeProcRequest, nil
 	case *ProcData:
 		return TypeProcData, nil
+	case *Network:
+		return TypeNetwork, nil
 	}
 	return 0, fmt.Errorf("%T is not a protocol message", m)
 }

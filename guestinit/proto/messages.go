@@ -18,6 +18,29 @@ type Setup struct {
 	// Mounts are the box's volumes, bind mounts and tmpfs mounts, mounted
 	// in this order once the root is assembled.
 	Mounts []Mount `json:"mounts,omitempty"`
+	// Interfaces are the box's NIC slots and what each carries.
+	Interfaces []Interface `json:"interfaces,omitempty"`
+	// DNSRelay is the address (127.0.0.11) where the guest answers DNS
+	// queries by relaying them to the host as DNSQuery streams; empty
+	// for none.
+	DNSRelay string `json:"dnsRelay,omitempty"`
+}
+
+// Interface is one NIC slot of the box, found by its MAC address. A slot
+// with no Address carries no network: down, without addresses.
+type Interface struct {
+	MAC     string `json:"mac"`
+	Name    string `json:"name,omitempty"`    // the name to give the device (eth0, eth1...)
+	Address string `json:"address,omitempty"` // CIDR, e.g. 10.89.0.2/24
+	// Gateway, on one interface at most, is the default route's.
+	Gateway string `json:"gateway,omitempty"`
+}
+
+// Network changes the box's interfaces while it runs (network connect and
+// disconnect): the whole set of slots, which the guest applies as Setup's.
+// The guest answers Ack, or Error.
+type Network struct {
+	Interfaces []Interface `json:"interfaces"`
 }
 
 // ShareTag is the 9p mount tag of the one share that carries all of a
