@@ -153,7 +153,8 @@ test: deps build
 
 # fuzz runs each fuzz target briefly; FUZZTIME=5m for a longer hunt.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse
+FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse \
+                ./guestinit/proto:FuzzDataReader ./guestinit:FuzzPut ./runtime/image:FuzzExtract
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do \
@@ -181,8 +182,10 @@ demo: deps build
 # mkfs.ext4 -d, and a second pull (IMAGE_RUNS=N); idle boxes' supervisors
 # (memory and CPU beside the VMM's memory) and exec's round trip; the
 # planner alone, then observe + plan of 200 boxes, the watcher's latency
-# and a 10-box apply against 10 boots one after another.
+# and a 10-box apply against 10 boots one after another; `cp` of a 256 MiB
+# file each way against `cat` (FS_RUNS=N), and a copy into a stopped box.
 RUNS ?= 7
+FS_RUNS ?= 5
 IMAGE_RUNS ?= 3
 # IDLE is the window over which supervisors' idle CPU use is measured.
 IDLE ?= 60s
@@ -197,3 +200,5 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./reconcile
 	$(GO) build -o $(OUT)/stackbench ./cmd/stackbench
 	$(OUT)/stackbench --dir $(OUT)
+	$(GO) build -o $(OUT)/fsbench ./cmd/fsbench
+	$(OUT)/fsbench --dir $(OUT) --runs $(FS_RUNS)

@@ -54,8 +54,16 @@ func (w *streamWriter) message(m any) error {
 // out; Stdin and Signal frames in while it runs.
 func (g *guest) runProcess(st net.Conn) {
 	defer st.Close()
+	f, err := proto.ReadFrame(st)
+	if err == nil && f.Type == proto.TypeFSRequest {
+		serveFS(st, f)
+		return
+	}
 	var ex proto.Exec
-	if err := proto.ReadMessage(st, &ex); err != nil {
+	if err == nil {
+		err = f.Decode(&ex)
+	}
+	if err != nil {
 		_ = proto.WriteMessage(st, &proto.Error{Message: err.Error()})
 		return
 	}

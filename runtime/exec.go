@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 )
@@ -24,15 +25,21 @@ func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio Proce
 	return startProcess(ctx, conn, ex, pio)
 }
 
-// relayExec joins a client to a new stream of the guest session.
-func (s *supervisor) relayExec(conn net.Conn) {
+// relayExec joins a client to a new stream of the guest session, for a
+// process (op exec) or a file system operation (op fs).
+func (s *supervisor) relayExec(conn net.Conn, op string) {
 	s.mu.Lock()
 	g, running := s.guest, s.proc != nil && s.st.Status == StatusRunning
 	s.mu.Unlock()
 	if g == nil || !running {
 		msg := fmt.Sprintf("box %s is not running", s.rec.Name)
-		if s.st.Status == StatusPaused {
+		switch {
+		case s.st.Status == StatusPaused && op == "fs":
+			msg = fmt.Sprintf("box %s is paused, unpause the box before reading or writing its files", s.rec.Name)
+		case s.st.Status == StatusPaused:
 			msg = fmt.Sprintf("box %s is paused, unpause the box before exec", s.rec.Name)
+		case op == "fs":
+			msg = fmt.Sprintf("box %s is %s, try again once it runs or has stopped", s.rec.Name, s.st.Status)
 		}
 		reply(conn, &supReply{Error: msg})
 		conn.Close()
@@ -45,6 +52,9 @@ func (s *supervisor) relayExec(conn net.Conn) {
 		return
 	}
 	reply(conn, &supReply{})
+	// The reply's write deadline must not cut the relay short: an exec
+	// or a copy may run for as long as it likes.
+	conn.SetWriteDeadline(time.Time{})
 	splice(conn, st)
 }
 

@@ -71,7 +71,7 @@ type supervisor struct {
 // with it: the body of the supervisor process.
 func (r *Runtime) Supervise(ctx context.Context, id string, o SuperviseOptions) error {
 	dir := r.boxDir(id)
-	lock, err := statefile.TryLock(boxLockPath(dir))
+	lock, err := r.superviseLock(ctx, id)
 	if errors.Is(err, statefile.ErrLocked) {
 		notify(o.Ready, "running")
 		return nil
@@ -451,8 +451,8 @@ func (s *supervisor) handle(conn net.Conn) {
 	case "attach":
 		s.attach(conn, &req)
 		return
-	case "exec":
-		s.relayExec(conn)
+	case "exec", "fs":
+		s.relayExec(conn, req.Op)
 		return
 	case "stop":
 		code := s.stop(syscall.Signal(req.Signal), req.Timeout)

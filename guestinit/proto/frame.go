@@ -27,6 +27,10 @@ const (
 	TypeExit
 	TypeShutdown
 	TypeResize
+	TypeFSRequest
+	TypeFSInfo
+	TypeData
+	TypeDataEnd
 	typeEnd // one past the last valid type
 )
 
@@ -35,7 +39,8 @@ var typeNames = [...]string{
 	TypeExec: "exec", TypeStarted: "started", TypeStdin: "stdin",
 	TypeStdinClose: "stdin-close", TypeStdout: "stdout", TypeStderr: "stderr",
 	TypeSignal: "signal", TypeExit: "exit", TypeShutdown: "shutdown",
-	TypeResize: "resize",
+	TypeResize: "resize", TypeFSRequest: "fs-request", TypeFSInfo: "fs-info",
+	TypeData: "data", TypeDataEnd: "data-end",
 }
 
 func (t Type) String() string {
@@ -128,6 +133,10 @@ func messageType(m any) (Type, error) {
 		return TypeResize, nil
 	case *Shutdown:
 		return TypeShutdown, nil
+	case *FSRequest:
+		return TypeFSRequest, nil
+	case *FSInfo:
+		return TypeFSInfo, nil
 	}
 	return 0, fmt.Errorf("%T is not a protocol message", m)
 }

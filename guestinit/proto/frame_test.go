@@ -18,6 +18,8 @@ func TestMessageRoundTrip(t *testing.T) {
 		&Signal{Signal: 15},
 		&Shutdown{},
 		&Error{Message: "boom"},
+		&FSRequest{Op: FSPut, Path: "/srv", Name: "d", Dir: true, Owners: true},
+		&FSInfo{Name: "d", Dir: true, Mode: 0o40755},
 	}
 	var buf bytes.Buffer
 	for _, m := range msgs {
@@ -113,7 +115,7 @@ func FuzzReadFrame(f *testing.F) {
 				t.Fatalf("re-encoded frame differs from input")
 			}
 			consumed += n
-			for _, m := range []any{&Hello{}, &Exec{}, &Exit{}, &Setup{}} {
+			for _, m := range []any{&Hello{}, &Exec{}, &Exit{}, &Setup{}, &FSRequest{}, &FSInfo{}} {
 				_ = fr.Decode(m)
 			}
 		}
