@@ -155,7 +155,8 @@ test: deps build
 FUZZTIME ?= 10s
 FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame ./runtime/image:FuzzFlatten ./runtime/image:FuzzLoad ./spec:FuzzParse \
                 ./runtime/network:FuzzResolver \
-                ./runtime:FuzzProcParsers
+                ./runtime:FuzzProcParsers \
+                ./guestinit/proto:FuzzDataReader ./guestinit:FuzzPut ./runtime/image:FuzzExtract
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do \
@@ -186,7 +187,10 @@ demo: deps build
 # and a 10-box apply against 10 boots one after another; TCP throughput
 # box to box on a network and host to box through a published port,
 # beside the host's loopback.
+# and a 10-box apply against 10 boots one after another; `cp` of a 256 MiB
+# file each way against `cat` (FS_RUNS=N), and a copy into a stopped box.
 RUNS ?= 7
+FS_RUNS ?= 5
 IMAGE_RUNS ?= 3
 # IDLE is the window over which supervisors' idle CPU use is measured.
 IDLE ?= 60s
@@ -205,3 +209,5 @@ bench: deps build
 	$(OUT)/stackbench --dir $(OUT)
 	CGO_ENABLED=0 $(GO) build -o $(OUT)/netbench ./cmd/netbench
 	$(OUT)/netbench --dir $(OUT) --runs $(NET_RUNS)
+	$(GO) build -o $(OUT)/fsbench ./cmd/fsbench
+	$(OUT)/fsbench --dir $(OUT) --runs $(FS_RUNS)

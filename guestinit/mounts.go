@@ -89,8 +89,13 @@ func assembleRoot() error {
 			return fmt.Errorf("mkdir %s: %w", d, err)
 		}
 	}
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", imageDir, upper, work)
+	// No redirects or metadata-only copy-ups: the upper directory then
+	// says everything about the box's changes on its own (diff, commit).
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off", imageDir, upper, work)
 	if err := (mount{"overlay", rootDir, "overlay", 0, opts}).do(); err != nil {
+		return err
+	}
+	if err := openLayers(upper, imageDir); err != nil {
 		return err
 	}
 	return switchRoot(rootDir)

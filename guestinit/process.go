@@ -62,6 +62,10 @@ func (g *guest) runProcess(st net.Conn) {
 		serveProcRequest(st, f)
 		return
 	}
+	if f.Type == proto.TypeFSRequest {
+		serveFS(st, f)
+		return
+	}
 	var ex proto.Exec
 	if err := f.Decode(&ex); err != nil {
 		_ = proto.WriteMessage(st, &proto.Error{Message: err.Error()})

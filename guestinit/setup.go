@@ -73,6 +73,7 @@ func writeEtc(path, content string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
+	defer keepTimes(filepath.Dir(path))()
 	tmp := path + ".a3s-box"
 	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -97,17 +97,10 @@ func hostCPUkHz() int {
 	return 0
 }
 
-// boot starts the VM and waits for the guest's hello, retrying a boot that
-// misses its deadline: under emulation a boot occasionally hangs early.
+// boot starts the VM and waits for the guest's hello, recording the
+// VMM in the box's state.
 func (s *supervisor) boot(ctx context.Context, m *Machine) error {
-	attempts := s.r.bootAttempts()
-	var last error
-	for i := 1; i <= attempts; i++ {
-		os.Remove(m.Socket)
-		vm, err := s.r.Driver.Start(ctx, m)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBoot, err)
-		}
+	_, g, err := s.r.bootVM(ctx, m, s.rec.Name, func(vm VM) {
 		s.mu.Lock()
 		s.vm, s.machine = vm, m
 		s.cgroup = s.limitCPU(vm.PID(), m.CPUs)
@@ -117,27 +110,48 @@ func (s *supervisor) boot(ctx context.Context, m *Machine) error {
 			_ = s.r.saveState(s.rec.ID, s.st)
 		}
 		s.mu.Unlock()
-		g, err := s.r.waitReady(ctx, vm, m)
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.guest = g
+	s.mu.Unlock()
+	return nil
+}
+
+// bootVM starts m's VM and waits for the guest's hello, retrying a boot
+// that misses its deadline: under emulation a boot occasionally hangs
+// early. started learns of each VMM as it starts.
+func (r *Runtime) bootVM(ctx context.Context, m *Machine, name string, started func(VM)) (VM, *Guest, error) {
+	attempts := r.bootAttempts()
+	var last error
+	for i := 1; i <= attempts; i++ {
+		os.Remove(m.Socket)
+		vm, err := r.Driver.Start(ctx, m)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrBoot, err)
+		}
+		if started != nil {
+			started(vm)
+		}
+		g, err := r.waitReady(ctx, vm, m)
 		if err == nil {
-			s.mu.Lock()
-			s.guest = g
-			s.mu.Unlock()
-			return nil
+			return vm, g, nil
 		}
 		vm.Kill()
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %v", ErrBoot, ctx.Err())
+			return nil, nil, fmt.Errorf("%w: %v", ErrBoot, ctx.Err())
 		}
 		if !errors.Is(err, errNotReady) {
-			return fmt.Errorf("%w: %v", ErrBoot, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrBoot, err)
 		}
 		last = err
 		if i < attempts {
-			// The supervisor's stderr is its log.
-			fmt.Fprintf(os.Stderr, "box %s: %v; retrying (attempt %d of %d)\n", s.rec.Name, err, i+1, attempts)
+			fmt.Fprintf(os.Stderr, "box %s: %v; retrying (attempt %d of %d)\n", name, err, i+1, attempts)
 		}
 	}
-	return fmt.Errorf("%w after %d attempts: %v", ErrBoot, attempts, last)
+	return nil, nil, fmt.Errorf("%w after %d attempts: %v", ErrBoot, attempts, last)
 }
 
 func (r *Runtime) waitReady(ctx context.Context, vm VM, m *Machine) (*Guest, error) {

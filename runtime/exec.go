@@ -49,7 +49,8 @@ func (s *supervisor) relayExec(conn net.Conn, what string) {
 		return
 	}
 	reply(conn, &supReply{})
-	// The reply's write deadline must not cut the process's output short.
+	// The reply's write deadline must not cut the relay short: an exec
+	// or a copy may run for as long as it likes.
 	conn.SetWriteDeadline(time.Time{})
 	splice(conn, st)
 }

@@ -74,7 +74,7 @@ type supervisor struct {
 // with it: the body of the supervisor process.
 func (r *Runtime) Supervise(ctx context.Context, id string, o SuperviseOptions) error {
 	dir := r.boxDir(id)
-	lock, err := statefile.TryLock(boxLockPath(dir))
+	lock, err := r.superviseLock(ctx, id)
 	if errors.Is(err, statefile.ErrLocked) {
 		notify(o.Ready, "running")
 		return nil
@@ -481,6 +481,9 @@ func (s *supervisor) handle(conn net.Conn) {
 		return
 	case "exec":
 		s.relayExec(conn, "exec")
+		return
+	case "fs":
+		s.relayExec(conn, "reading or writing its files")
 		return
 	case "proc":
 		s.relayExec(conn, "reading its processes")

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/a3s-box/a3s-box/runtime/image"
@@ -38,23 +37,9 @@ func saveVerb(ctx context.Context, c *cli, args []string) error {
 		}
 		return noSuchImage(s.Save(ctx, c.stdout, fs.Args()), strings.Join(fs.Args(), ", "))
 	}
-	// The archive appears under its name only once complete.
-	f, err := os.CreateTemp(filepath.Dir(*output), "."+filepath.Base(*output)+".*")
-	if err != nil {
-		return fmt.Errorf("save: %w", err)
-	}
-	defer os.Remove(f.Name())
-	err = s.Save(ctx, f, fs.Args())
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("save: %w", cerr)
-	}
-	if err != nil {
-		return noSuchImage(err, strings.Join(fs.Args(), ", "))
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), *output)
+	return writeOutput(*output, "save", func(w io.Writer) error {
+		return noSuchImage(s.Save(ctx, w, fs.Args()), strings.Join(fs.Args(), ", "))
+	})
 }
 
 func loadVerb(ctx context.Context, c *cli, args []string) error {

@@ -81,6 +81,19 @@ func boxError(ref string, err error) error {
 	return err
 }
 
+// oneBox opens the runtime and finds the box ref names.
+func (c *cli) oneBox(ctx context.Context, ref string) (*runtime.Runtime, *runtime.Box, error) {
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := rt.Lookup(ref)
+	if err != nil {
+		return nil, nil, boxError(ref, err)
+	}
+	return rt, b, nil
+}
+
 func startVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("start", "start [OPTIONS] BOX [BOX...]", "Start one or more stopped boxes")
 	attach := fs.BoolP("attach", "a", false, "Attach STDOUT/STDERR and forward signals")
@@ -303,13 +316,9 @@ func renameVerb(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() != 2 {
 		return errors.New("'a3s-box rename' requires exactly 2 arguments.\nSee 'a3s-box rename --help'.")
 	}
-	rt, err := c.runtime(ctx)
+	rt, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
-	}
-	b, err := rt.Lookup(fs.Arg(0))
-	if err != nil {
-		return boxError(fs.Arg(0), err)
 	}
 	return rt.Rename(ctx, b.ID, fs.Arg(1))
 }

@@ -36,6 +36,10 @@ const (
 	// message, and the stream ends.
 	TypeDNSQuery
 	TypeDNSReply
+	TypeFSRequest
+	TypeFSInfo
+	TypeData
+	TypeDataEnd
 	typeEnd // one past the last valid type
 )
 
@@ -46,6 +50,8 @@ var typeNames = [...]string{
 	TypeSignal: "signal", TypeExit: "exit", TypeShutdown: "shutdown",
 	TypeResize: "resize", TypeProcRequest: "proc-request", TypeProcData: "proc-data",
 	TypeNetwork: "network", TypeDNSQuery: "dns-query", TypeDNSReply: "dns-reply",
+	TypeFSRequest: "fs-request", TypeFSInfo: "fs-info",
+	TypeData: "data", TypeDataEnd: "data-end",
 }
 
 func (t Type) String() string {
@@ -144,6 +150,10 @@ func messageType(m any) (Type, error) {
 		return TypeProcData, nil
 	case *Network:
 		return TypeNetwork, nil
+	case *FSRequest:
+		return TypeFSRequest, nil
+	case *FSInfo:
+		return TypeFSInfo, nil
 	}
 	return 0, fmt.Errorf("%T is not a protocol message", m)
 }

@@ -20,6 +20,8 @@ func TestMessageRoundTrip(t *testing.T) {
 		&Error{Message: "boom"},
 		&ProcRequest{Files: []string{"/proc/meminfo"}, Procs: true, Cmdline: true},
 		&ProcData{Files: map[string][]byte{"/proc/uptime": []byte("1.00 2.00\n")}, Procs: []ProcFiles{{PID: 7, UID: 1000, Stat: []byte("7 (sh) S")}}, More: true},
+		&FSRequest{Op: FSPut, Path: "/srv", Name: "d", Dir: true, Owners: true},
+		&FSInfo{Name: "d", Dir: true, Mode: 0o40755},
 	}
 	var buf bytes.Buffer
 	for _, m := range msgs {
@@ -115,7 +117,7 @@ func FuzzReadFrame(f *testing.F) {
 				t.Fatalf("re-encoded frame differs from input")
 			}
 			consumed += n
-			for _, m := range []any{&Hello{}, &Exec{}, &Exit{}, &Setup{}} {
+			for _, m := range []any{&Hello{}, &Exec{}, &Exit{}, &Setup{}, &FSRequest{}, &FSInfo{}} {
 				_ = fr.Decode(m)
 			}
 		}

@@ -127,7 +127,17 @@ type Ack struct{}
 // Error reports a failed control message.
 type Error struct {
 	Message string `json:"message"`
+	// Code classifies a failed file system operation for the host's
+	// message: one of the Err* codes below, or empty.
+	Code string `json:"code,omitempty"`
 }
+
+// Codes of a failed file system operation. The Message then holds the
+// path concerned.
+const (
+	ErrNotFound = "not-found" // the path does not exist in the box
+	ErrEscape   = "escape"    // a symbolic link leads out of the box's root
+)
 
 func (e *Error) Error() string { return "guest: " + e.Message }
 
@@ -168,4 +178,58 @@ type ProcFiles struct {
 	GID     uint32 `json:"gid"`
 	Stat    []byte `json:"stat"`
 	Cmdline []byte `json:"cmdline,omitempty"`
+}
+
+// File system operations. Each runs on a stream of its own: the host sends
+// FSRequest, the guest answers FSInfo (or Error), then the data flows as
+// Data frames closed by DataEnd (or cut short by an Error), and a put ends
+// with the guest's Ack or Error. Trees travel as tar streams; changes as
+// JSON Change objects one after another.
+
+// File system operations of an FSRequest.
+const (
+	FSGet    = "get"    // a tar of Path (one item, named Name), guest to host
+	FSPut    = "put"    // a tar from the host, placed at Path by Docker's cp rules
+	FSDiff   = "diff"   // the box's changes against its image, as Change objects
+	FSLayer  = "layer"  // the box's changes as an OCI layer tar
+	FSExport = "export" // a tar of the box's whole file system
+)
+
+// FSRequest asks the guest for a file system operation. Paths are
+// resolved inside the box's root, as the box's own processes see it.
+type FSRequest struct {
+	Op   string `json:"op"`
+	Path string `json:"path,omitempty"`
+	// Follow follows a symbolic link at the end of Path (cp -L).
+	Follow bool `json:"follow,omitempty"`
+	// Owners keeps the tar's owners (cp -a); otherwise a put's files are
+	// root's.
+	Owners bool `json:"owners,omitempty"`
+	// Name, Dir and Content describe what a put brings: one item called
+	// Name (a directory when Dir), or with Content the entries of a
+	// directory to merge into Path (SRC/. with Dir, which makes Path when
+	// it is missing; or a tar read from stdin, which needs Path to be a
+	// directory).
+	Name    string `json:"name,omitempty"`
+	Dir     bool   `json:"dir,omitempty"`
+	Content bool   `json:"content,omitempty"`
+	// Pause stops the box's processes while a layer is read (commit).
+	Pause bool `json:"pause,omitempty"`
+}
+
+// FSInfo is the guest's answer to an FSRequest before any data: for a
+// get, what Path resolved to; for a put, where the item goes.
+type FSInfo struct {
+	Name string `json:"name,omitempty"` // the item's name in the tar
+	Dir  bool   `json:"dir,omitempty"`
+	Mode uint32 `json:"mode,omitempty"` // st_mode
+	Size int64  `json:"size,omitempty"`
+	Link string `json:"link,omitempty"` // a symbolic link's target
+}
+
+// Change is one line of `diff`: Kind is A (added), C (changed) or D
+// (deleted).
+type Change struct {
+	Kind string `json:"kind"`
+	Path string `json:"path"`
 }

@@ -16,6 +16,10 @@ func muxConfig() *yamux.Config {
 	c.ConnectionWriteTimeout = 30 * time.Second
 	c.StreamOpenTimeout = 30 * time.Second
 	c.LogOutput = io.Discard
+	// A stream's window grows to this: bulk copies (cp, export) keep
+	// the link busy while window updates make the round trip through
+	// an emulated guest.
+	c.MaxStreamWindowSize = 4 << 20
 	return c
 }
 

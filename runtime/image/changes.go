@@ -8,9 +8,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// ApplyChanges applies Dockerfile instructions (`import -c`) to cfg:
-// CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and
-// WORKDIR, as Docker's import does.
+// ApplyChanges applies Dockerfile instructions (`import -c`, `commit -c`)
+// to cfg: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER,
+// VOLUME and WORKDIR, as Docker's import and commit do.
 func ApplyChanges(cfg *v1.Config, changes []string) error {
 	for _, c := range changes {
 		if err := applyChange(cfg, c); err != nil {
@@ -74,8 +74,17 @@ func applyChange(cfg *v1.Config, change string) error {
 		cfg.WorkingDir = rest
 	case "STOPSIGNAL":
 		cfg.StopSignal = rest
+	case "ONBUILD":
+		trigger, _, _ := strings.Cut(rest, " ")
+		switch strings.ToUpper(trigger) {
+		case "ONBUILD", "FROM", "MAINTAINER":
+			return fmt.Errorf("%s isn't allowed as an ONBUILD trigger", strings.ToUpper(trigger))
+		}
+		if rest != "" {
+			cfg.OnBuild = append(cfg.OnBuild, rest)
+		}
 	default:
-		return fmt.Errorf("%s is not a supported instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)", instr)
+		return fmt.Errorf("%s is not a supported instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)", instr)
 	}
 	if rest == "" {
 		return fmt.Errorf("%s needs an argument", strings.ToUpper(instr))

@@ -34,7 +34,12 @@ type flattener struct {
 	tree
 	budget   int64  // bytes the remaining entries may write
 	limitMsg string // why the budget is what it is
-	asRoot   bool   // device nodes and ownership need root
+	asRoot   bool   // device nodes need root
+	chown    bool   // give entries the tar's owners (needs root)
+	// plain is a tar of files (cp) rather than an image layer: no
+	// whiteouts, symbolic links kept as written, and a directory never
+	// replaces a non-directory nor the reverse (Docker's cp).
+	plain bool
 	// layerPaths holds what the current layer wrote: whiteouts apply to
 	// lower layers only.
 	layerPaths map[string]bool
@@ -44,14 +49,20 @@ type flattener struct {
 func newFlattener(root string, budget int64, limitMsg string) *flattener {
 	return &flattener{
 		tree: tree{root: root}, budget: budget, limitMsg: limitMsg,
-		asRoot: os.Geteuid() == 0, dirTimes: map[string]time.Time{},
+		asRoot: os.Geteuid() == 0, chown: os.Geteuid() == 0, dirTimes: map[string]time.Time{},
 	}
 }
 
 // apply extracts one uncompressed layer.
 func (f *flattener) apply(ctx context.Context, layer io.Reader) error {
+	return f.read(ctx, layer, nil)
+}
+
+// read extracts the entries of a tar; rename, when set, first maps each
+// entry's name (and hard link target), or skips the entry (errSkip).
+func (f *flattener) read(ctx context.Context, r io.Reader, rename func(string) (string, error)) error {
 	f.layerPaths = map[string]bool{}
-	tr := tar.NewReader(layer)
+	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -61,13 +72,31 @@ func (f *flattener) apply(ctx context.Context, layer io.Reader) error {
 			return nil
 		}
 		if err != nil {
+			if f.plain {
+				return fmt.Errorf("read archive: %w", err)
+			}
 			return fmt.Errorf("read layer: %w", err)
 		}
+		name := hdr.Name
+		if rename != nil {
+			if hdr.Name, err = rename(name); err == nil && hdr.Typeflag == tar.TypeLink {
+				hdr.Linkname, err = rename(hdr.Linkname)
+			}
+			if errors.Is(err, errSkip) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", name, err)
+			}
+		}
 		if err := f.entry(hdr, tr); err != nil {
-			return fmt.Errorf("entry %q: %w", hdr.Name, err)
+			return fmt.Errorf("entry %q: %w", name, err)
 		}
 	}
 }
+
+// errSkip is a rename's answer for an entry to leave out.
+var errSkip = errors.New("skip entry")
 
 // finish sets directory mtimes, which entries written below them changed.
 // A directory a later layer removed, or moved under a symlink, is skipped:
@@ -104,6 +133,9 @@ func (f *flattener) entry(hdr *tar.Header, body io.Reader) error {
 	if err := f.charge(entryCost + int64(len(hdr.Linkname))); err != nil {
 		return err
 	}
+	if f.plain && isSparse(hdr) {
+		return errors.New("sparse files are not supported")
+	}
 	parts, err := splitEntryName(hdr.Name)
 	if err != nil {
 		return err
@@ -115,7 +147,7 @@ func (f *flattener) entry(hdr *tar.Header, body io.Reader) error {
 		return f.setMeta(nil, hdr)
 	}
 	base := parts[len(parts)-1]
-	if strings.HasPrefix(base, whiteoutPrefix) {
+	if !f.plain && strings.HasPrefix(base, whiteoutPrefix) {
 		return f.whiteout(parts[:len(parts)-1], base)
 	}
 	dir, err := f.resolve(parts[:len(parts)-1], true)
@@ -133,6 +165,12 @@ func (f *flattener) entry(hdr *tar.Header, body io.Reader) error {
 		if fi.IsDir() && hdr.Typeflag == tar.TypeDir {
 			return f.setMeta(rel, hdr)
 		}
+		if f.plain && fi.IsDir() {
+			return errors.New("cannot overwrite a directory with a non-directory")
+		}
+		if f.plain && hdr.Typeflag == tar.TypeDir {
+			return errors.New("cannot overwrite a non-directory with a directory")
+		}
 		if err := os.RemoveAll(p); err != nil {
 			return err
 		}
@@ -145,8 +183,10 @@ func (f *flattener) entry(hdr *tar.Header, body io.Reader) error {
 	case tar.TypeReg:
 		return f.writeFile(rel, hdr, body)
 	case tar.TypeSymlink:
-		if err := checkSymlinkTarget(dir, hdr.Linkname); err != nil {
-			return err
+		if !f.plain {
+			if err := checkSymlinkTarget(dir, hdr.Linkname); err != nil {
+				return err
+			}
 		}
 		if err := os.Symlink(hdr.Linkname, p); err != nil {
 			return err
@@ -284,7 +324,7 @@ func (f *flattener) hardLink(p, target string) error {
 // so nothing here follows a symlink except chmod on non-symlinks.
 func (f *flattener) setMeta(rel []string, hdr *tar.Header) error {
 	p := f.host(rel)
-	if f.asRoot {
+	if f.chown {
 		if err := os.Lchown(p, hdr.Uid, hdr.Gid); err != nil {
 			return err
 		}

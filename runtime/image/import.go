@@ -62,8 +62,43 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, cfg v1.Config, ful
 	if err != nil {
 		return nil, err
 	}
-	// One pass: the tar is checked entry by entry while its bytes are
-	// hashed (the diff ID) and gzip-compressed into the layer blob.
+	layer, err := s.storeLayer(ctx, tarball)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	comment := opts.Message
+	if comment == "" {
+		comment = "Imported from " + opts.Source
+	}
+	cf := v1.ConfigFile{
+		Architecture: Platform.Architecture,
+		OS:           Platform.OS,
+		Created:      v1.Time{Time: now},
+		Config:       cfg,
+		RootFS:       v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{layer.diffID}},
+		History:      []v1.History{{Created: v1.Time{Time: now}, Comment: comment}},
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.DockerManifestSchema2,
+		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON},
+		Layers:        []v1.Descriptor{{MediaType: types.DockerLayer, Size: layer.size, Digest: layer.digest}},
+	}
+	return s.storeImage(ctx, full, &cf, &m)
+}
+
+// storedLayer is a layer blob written to the store.
+type storedLayer struct {
+	diffID, digest v1.Hash
+	size           int64
+}
+
+// storeLayer stores an uncompressed layer tar gzip-compressed, in one
+// pass: the tar is checked entry by entry (nothing may land outside the
+// root) while its bytes are hashed (the diff ID) and compressed into the
+// blob.
+func (s *Store) storeLayer(ctx context.Context, tarball io.Reader) (*storedLayer, error) {
 	pr, pw := io.Pipe()
 	type stored struct {
 		d   v1.Hash
@@ -78,7 +113,7 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, cfg v1.Config, ful
 	}()
 	diff := sha256.New()
 	zw := gzip.NewWriter(pw)
-	err = checkRootfsTar(ctx, io.TeeReader(tarball, io.MultiWriter(diff, zw)))
+	err := checkRootfsTar(ctx, io.TeeReader(tarball, io.MultiWriter(diff, zw)))
 	if err == nil {
 		err = zw.Close()
 	}
@@ -90,30 +125,17 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, cfg v1.Config, ful
 	if res.err != nil {
 		return nil, res.err
 	}
-	diffID := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(diff.Sum(nil))}
-	now := time.Now().UTC().Truncate(time.Second)
-	comment := opts.Message
-	if comment == "" {
-		comment = "Imported from " + opts.Source
-	}
-	cf := v1.ConfigFile{
-		Architecture: Platform.Architecture,
-		OS:           Platform.OS,
-		Created:      v1.Time{Time: now},
-		Config:       cfg,
-		RootFS:       v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{diffID}},
-		History:      []v1.History{{Created: v1.Time{Time: now}, Comment: comment}},
-	}
+	return &storedLayer{diffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(diff.Sum(nil))}, digest: res.d, size: res.n}, nil
+}
+
+// storeImage stores cf and m (whose config descriptor it fills in), whose
+// layers are stored, and names the image full ("" leaves it unnamed).
+func (s *Store) storeImage(ctx context.Context, full string, cf *v1.ConfigFile, m *v1.Manifest) (*Image, error) {
 	cd, cn, err := s.storeJSON(cf)
 	if err != nil {
 		return nil, err
 	}
-	m := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.DockerManifestSchema2,
-		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: cn, Digest: cd},
-		Layers:        []v1.Descriptor{{MediaType: types.DockerLayer, Size: res.n, Digest: res.d}},
-	}
+	m.Config.Size, m.Config.Digest = cn, cd
 	md, mn, err := s.storeJSON(m)
 	if err != nil {
 		return nil, err
