@@ -318,9 +318,13 @@ func TestNetworks(t *testing.T) {
 		if got := fieldIn(t, root, "web", "{{.NetworkSettings.Networks.front.IPAddress}}"); got != webIP {
 			t.Errorf("web's address went from %s to %s", webIP, got)
 		}
-		if got := reaches("cli", "http://www/"); got != "hello-web\nrc=0\n" {
-			t.Errorf("after restart: %q", got)
-		}
+		// restart returns once the main process runs; httpd may not
+		// listen yet.
+		var got string
+		waitFor(t, 30*time.Second, "web serving again after restart", func() bool {
+			got = reaches("cli", "http://www/")
+			return got == "hello-web\nrc=0\n"
+		})
 		if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", httpPort)); got != "hello-web\n" {
 			t.Errorf("published port after restart: %q", got)
 		}
