@@ -167,19 +167,6 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid time %q: want a duration (10m), an RFC 3339 time or Unix seconds", s)
 }
 
-// newQuietLister is newLister for a listing with -q: with no --format,
-// IDs alone and no heading.
-func newQuietLister(out io.Writer, format, def string, header any, quiet bool) (*lister, error) {
-	if quiet && format == "" {
-		def = "{{.ID}}"
-	}
-	l, err := newLister(out, format, def, header)
-	if err == nil && quiet && format == "" {
-		l.table = false
-	}
-	return l, err
-}
-
 // matchFilters is Docker's --filter rule for x: the values given for one
 // key OR, the keys AND; one matches one key and value. Labels are the
 // exception, as in Docker: x must carry every label asked for.

@@ -177,7 +177,7 @@ func networkLsVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := newQuietLister(c.stdout, *format, netTable, netHeader, *quiet)
+	l, err := newListLister(c.stdout, *format, netTable, "{{.ID}}", netHeader, *quiet)
 	if err != nil {
 		return err
 	}
