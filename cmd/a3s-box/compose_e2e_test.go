@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,16 +17,17 @@ import (
 
 // The compose project of the end-to-end test: db becomes healthy a few
 // seconds after it starts, api waits for that and has a health check of
-// its own, web depends on api and ticks. Named volumes and networks join
-// the project here (composeVolumes, composeNetworks and the services'
-// lines) once boxes mount volumes and join networks, with a step of
-// TestCompose that checks them before "down" (and "down -v" for volumes).
+// its own, web depends on api and ticks. db and api share a named volume
+// and a declared network (backend); api and web are on the project's
+// default network, so web cannot reach db. api publishes a port on
+// 127.0.0.1 (PORT, chosen free when the test runs).
 const (
 	composeServices = `services:
   db:
     image: IMAGE
     command: ["sh", "-c", "echo db starting; echo db > /data/from-db; sleep 2; touch /tmp/ready; echo db ready; exec sleep 1000"]
     volumes: ["data:/data"]
+    networks: [backend]
     healthcheck:
       test: ["CMD", "test", "-f", "/tmp/ready"]
       interval: 1s
@@ -33,6 +36,8 @@ const (
     image: IMAGE
     command: ["sh", "-c", "echo api up; exec sleep 1000"]
     volumes: ["data:/shared:ro"]
+    networks: [backend, default]
+    ports: ["127.0.0.1:PORT:80"]
     depends_on:
       db:
         condition: service_healthy
@@ -45,16 +50,18 @@ const (
     depends_on: [api]
 `
 	composeVolumes  = "volumes:\n  data:\n"
-	composeNetworks = ""
+	composeNetworks = "networks:\n  backend:\n"
 )
 
-// writeCompose writes the test project into dir/compose.yaml.
-func writeCompose(t *testing.T, dir string) {
+// writeCompose writes the test project into dir/compose.yaml, with web's
+// port published on host port port.
+func writeCompose(t *testing.T, dir string, port int) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeStack(t, filepath.Join(dir, "compose.yaml"), composeServices+composeVolumes+composeNetworks)
+	body := strings.ReplaceAll(composeServices+composeVolumes+composeNetworks, "PORT", strconv.Itoa(port))
+	writeStack(t, filepath.Join(dir, "compose.yaml"), body)
 }
 
 // composeIn runs `a3s-box compose ARGS` in dir, as a user in the
@@ -85,7 +92,7 @@ func projectBoxNames(t *testing.T, dir string) []string {
 func TestComposeBadInput(t *testing.T) {
 	needE2E(t)
 	dir := filepath.Join(t.TempDir(), "badproj")
-	writeCompose(t, dir)
+	writeCompose(t, dir, freePort(t))
 	bad := filepath.Join(dir, "broken.yaml")
 	writeStack(t, bad, "services:\n  web:\n    image: IMAGE\n    comand: [true]\n")
 	for _, tt := range []struct {
@@ -119,7 +126,8 @@ func TestComposeBadInput(t *testing.T) {
 func TestCompose(t *testing.T) {
 	needE2E(t)
 	dir := filepath.Join(t.TempDir(), "shop")
-	writeCompose(t, dir)
+	webPort := freePort(t)
+	writeCompose(t, dir, webPort)
 	t.Cleanup(func() { composeIn(t, dir, "down", "-t", "0") })
 	step := func(name string, fn func(t *testing.T)) {
 		if !t.Run(name, fn) {
@@ -194,7 +202,17 @@ func TestCompose(t *testing.T) {
 		if got := composeOK(t, dir, "top", "db"); !strings.HasPrefix(got, "shop-db-1\nUID ") || !strings.Contains(got, "sleep 1000") || strings.Contains(got, "kthreadd") {
 			t.Errorf("compose top db:\n%s", got)
 		}
+		published := fmt.Sprintf("127.0.0.1:%d", webPort)
+		if got := composeOK(t, dir, "port", "api", "80"); got != published+"\n" {
+			t.Errorf("compose port api 80: %q, want %s", got, published)
+		}
+		if !strings.Contains(lines[1], published+"->80/tcp") {
+			t.Errorf("api's PORTS column lacks %s->80/tcp: %q", published, lines[1])
+		}
 		failsWith(t, composeIn(t, dir, "port", "web", "80"), 1, "no public port '80/tcp' published for shop-web-1")
+		if got := a3s(t, "network", "ls", "--filter", "label=com.docker.compose.project=shop", "--format", "{{.Name}}").stdout; got != "shop_backend\nshop_default\n" {
+			t.Errorf("the project's networks: %q", got)
+		}
 	})
 
 	step("logs", func(t *testing.T) {
@@ -228,6 +246,17 @@ func TestCompose(t *testing.T) {
 		}
 		if got := composeOK(t, dir, "exec", "-e", "X=1", "-w", "/tmp", "web", "sh", "-c", "echo $X $(pwd)"); got != "1 /tmp\n" {
 			t.Errorf("exec -e -w: %q", got)
+		}
+		// api shares backend with db and finds it by service name; web,
+		// on the default network only, cannot.
+		if got := composeOK(t, dir, "exec", "api", "sh", "-c", "ping -c 1 -W 5 db >/dev/null; echo rc=$?"); got != "rc=0\n" {
+			t.Errorf("api pings db on backend: %q", got)
+		}
+		if got := composeOK(t, dir, "exec", "web", "sh", "-c", "ping -c 1 -W 2 db >/dev/null 2>&1; echo rc=$?"); got == "rc=0\n" {
+			t.Error("web, not on backend, reached db")
+		}
+		if got := composeOK(t, dir, "exec", "web", "sh", "-c", "ping -c 1 -W 5 api >/dev/null; echo rc=$?"); got != "rc=0\n" {
+			t.Errorf("web pings api on the default network: %q", got)
 		}
 		// db wrote into the project's named volume; api mounts it too.
 		if got := composeOK(t, dir, "exec", "api", "cat", "/shared/from-db"); got != "db\n" {
@@ -312,6 +341,9 @@ func TestCompose(t *testing.T) {
 		}
 		if got := a3s(t, "volume", "ls", "-q", "--filter", "name=shop_data").stdout; got != "shop_data\n" {
 			t.Fatalf("down without -v removed the named volume: %q", got)
+		}
+		if got := a3s(t, "network", "ls", "--filter", "label=com.docker.compose.project=shop", "--format", "{{.Name}}").stdout; got != "" {
+			t.Fatalf("down kept the project's networks: %q", got)
 		}
 		composeOK(t, dir, "down", "-v")
 		if got := a3s(t, "volume", "ls", "-q", "--filter", "name=shop_data").stdout; got != "" {

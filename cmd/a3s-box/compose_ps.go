@@ -78,16 +78,15 @@ func newComposePSRow(b projectBox, project string, now time.Time, noTrunc bool) 
 	if !noTrunc {
 		r.ID = b.ID[:12]
 	}
-	var ports []string
-	for _, pp := range systemResources.ports(b.Box) {
+	ports := systemResources.ports(b.Box)
+	for _, pp := range ports {
 		ip := pp.HostIP
 		if ip == "" {
 			ip = "0.0.0.0"
 		}
-		r.Publishers = append(r.Publishers, composePublisher{URL: ip, TargetPort: int(pp.BoxPort), PublishedPort: int(pp.HostPort), Protocol: pp.Protocol})
-		ports = append(ports, fmt.Sprintf("%s:%d->%d/%s", ip, pp.HostPort, pp.BoxPort, pp.Protocol))
+		r.Publishers = append(r.Publishers, composePublisher{URL: ip, TargetPort: int(pp.ContainerPort), PublishedPort: int(pp.HostPort), Protocol: pp.Protocol})
 	}
-	r.Ports = strings.Join(ports, ", ")
+	r.Ports = formatPorts(ports)
 	return r
 }
 
@@ -315,7 +314,7 @@ func composePort(ctx context.Context, p *compose, args []string) error {
 		return err
 	}
 	for _, pp := range systemResources.ports(b.Box) {
-		if int(pp.BoxPort) == int(port) && pp.Protocol == *protocol {
+		if int(pp.ContainerPort) == int(port) && pp.Protocol == *protocol {
 			ip := pp.HostIP
 			if ip == "" {
 				ip = "0.0.0.0"

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
@@ -409,7 +408,7 @@ func networkPruneVerb(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
-	keep, err := netPruneFilter(*filters, time.Now())
+	f, err := parsePruneFilters(*filters)
 	if err != nil {
 		return err
 	}
@@ -421,14 +420,7 @@ func networkPruneVerb(ctx context.Context, c *cli, args []string) error {
 			return nil
 		}
 	}
-	rt, err := c.runtime(ctx)
-	if err != nil {
-		return err
-	}
-	if err := rt.Networks.Repair(ctx); err != nil {
-		return err
-	}
-	names, err := rt.Networks.Prune(ctx, keep)
+	names, err := pruneNetworks(ctx, c, f)
 	if err != nil {
 		return err
 	}
@@ -440,41 +432,6 @@ func networkPruneVerb(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintln(c.stdout)
 	}
 	return nil
-}
-
-// netPruneFilter turns prune's until=, label= and label!= filters into
-// the networks prune must keep.
-func netPruneFilter(specs []string, now time.Time) (func(*network.Network) bool, error) {
-	var keeps []func(*network.Network) bool
-	for _, s := range specs {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", s)
-		}
-		has := func(n *network.Network) bool { return hasLabel(n.Labels, v) }
-		switch k {
-		case "until":
-			t, err := parseTime(v, now)
-			if err != nil {
-				return nil, fmt.Errorf("invalid filter 'until=%s': %v", v, err)
-			}
-			keeps = append(keeps, func(n *network.Network) bool { return !n.Created.Before(t) })
-		case "label":
-			keeps = append(keeps, func(n *network.Network) bool { return !has(n) })
-		case "label!":
-			keeps = append(keeps, has)
-		default:
-			return nil, fmt.Errorf("invalid filter '%s': network prune takes until, label and label!", k)
-		}
-	}
-	return func(n *network.Network) bool {
-		for _, k := range keeps {
-			if k(n) {
-				return true
-			}
-		}
-		return false
-	}, nil
 }
 
 func networkConnectVerb(ctx context.Context, c *cli, args []string) error {

@@ -57,8 +57,14 @@ func within(got, want, frac float64) bool { return math.Abs(got-want) <= frac*wa
 func TestSystem(t *testing.T) {
 	needE2E(t)
 	root := t.TempDir()
-	keep := strings.TrimSpace(ok(t, root, "run", "-d", "--name", "keep", e2e.image, "sleep", "1000"))
-	t.Cleanup(func() { a3sIn(t, root, "rm", "-f", "keep") })
+	ok(t, root, "network", "create", "--subnet", freeSubnet(t), "usednet")
+	ok(t, root, "network", "create", "unusednet")
+	ok(t, root, "volume", "create", "unusedvol")
+	keep := strings.TrimSpace(ok(t, root, "run", "-d", "--name", "keep", "--network", "usednet", "-v", "usedvol:/data", e2e.image, "sleep", "1000"))
+	t.Cleanup(func() {
+		a3sIn(t, root, "rm", "-f", "keep")
+		a3sIn(t, root, "network", "rm", "usednet", "unusednet")
+	})
 	if r := a3sIn(t, root, "run", "--name", "done", e2e.image, "sh", "-c", "head -c 3000000 /dev/urandom > /big"); r.code != 0 {
 		t.Fatalf("run done: %d %q", r.code, r.stderr)
 	}
@@ -142,10 +148,10 @@ func TestSystem(t *testing.T) {
 		}
 	})
 
-	t.Run("prune removes stopped boxes and dangling images", func(t *testing.T) {
+	t.Run("prune removes stopped boxes, unused networks and dangling images", func(t *testing.T) {
 		out := ok(t, root, "system", "prune", "-f")
 		t.Logf("system prune -f:\n%s", out)
-		want := regexp.MustCompile(`^Deleted Containers:\n` + done + `\n\nDeleted Images:\ndeleted: ` + regexp.QuoteMeta(dangling) + `\n\nTotal reclaimed space: \S+B\n$`)
+		want := regexp.MustCompile(`^Deleted Containers:\n` + done + `\n\nDeleted Networks:\nunusednet\n\nDeleted Images:\ndeleted: ` + regexp.QuoteMeta(dangling) + `\n\nTotal reclaimed space: \S+B\n$`)
 		if !want.MatchString(out) {
 			t.Errorf("prune output:\n%s", out)
 		}
@@ -155,12 +161,22 @@ func TestSystem(t *testing.T) {
 		if got := ok(t, root, "images", "--format", "{{.Repository}}"); !strings.Contains(got, "unused") {
 			t.Errorf("prune without -a removed a named image: %q", got)
 		}
+		if got := ok(t, root, "network", "ls", "--format", "{{.Name}}"); got != "bridge\nnone\nusednet\n" {
+			t.Errorf("networks after prune: %q", got)
+		}
+		if got := ok(t, root, "volume", "ls", "--format", "{{.Name}}"); got != "unusedvol\nusedvol\n" {
+			t.Errorf("prune without --volumes removed a volume: %q", got)
+		}
 	})
 
-	t.Run("prune -a leaves only what running boxes use", func(t *testing.T) {
-		out := ok(t, root, "system", "prune", "-a", "-f")
-		if !strings.Contains(out, "Deleted Images:\nuntagged: docker.io/library/unused:1\ndeleted: sha256:") || strings.Contains(out, "Deleted Containers:") {
-			t.Errorf("prune -a output:\n%s", out)
+	t.Run("prune -a --volumes leaves only what running boxes use", func(t *testing.T) {
+		out := ok(t, root, "system", "prune", "-a", "--volumes", "-f")
+		if !strings.Contains(out, "Deleted Images:\nuntagged: docker.io/library/unused:1\ndeleted: sha256:") || strings.Contains(out, "Deleted Containers:") ||
+			!strings.Contains(out, "Deleted Volumes:\nunusedvol\n\n") {
+			t.Errorf("prune -a --volumes output:\n%s", out)
+		}
+		if got := ok(t, root, "volume", "ls", "--format", "{{.Name}}"); got != "usedvol\n" {
+			t.Errorf("volumes after prune -a --volumes: %q", got)
 		}
 		if got := ok(t, root, "ps", "-a", "-q", "--no-trunc"); got != keep+"\n" {
 			t.Errorf("boxes: %q", got)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/a3s-box/a3s-box/reconcile"
+	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/runtime/volume"
 
 	"github.com/a3s-box/a3s-box/runtime"
@@ -23,14 +24,6 @@ type volumeUsage struct {
 	Size  int64 // bytes its files take on the host
 }
 
-// publishedPort is one box port published on the host.
-type publishedPort struct {
-	HostIP   string
-	HostPort uint16
-	BoxPort  uint16
-	Protocol string // tcp or udp
-}
-
 // resourceHooks are the volume, network and port hooks.
 type resourceHooks struct {
 	// volumes lists the local volumes with their size and users.
@@ -45,15 +38,15 @@ type resourceHooks struct {
 	// its networks, and its named volumes when volumes is set.
 	removeStack func(ctx context.Context, c *cli, s *spec.Stack, volumes bool) error
 	// ports lists the ports box b publishes on the host.
-	ports func(b *runtime.Box) []publishedPort
+	ports func(b *runtime.Box) []network.Binding
 }
 
 var systemResources = resourceHooks{
 	volumes:       listVolumeUsage,
 	pruneVolumes:  pruneVolumes,
-	pruneNetworks: func(context.Context, *cli, *pruneFilters) ([]string, error) { return nil, nil },
+	pruneNetworks: pruneNetworks,
 	removeStack:   removeStackResources,
-	ports:         func(*runtime.Box) []publishedPort { return nil },
+	ports:         boxBindings,
 }
 
 // listVolumeUsage lists every volume with the boxes that mount it.
@@ -84,6 +77,19 @@ func pruneVolumes(ctx context.Context, c *cli, all bool, f *pruneFilters) ([]str
 		return nil, 0, err
 	}
 	return rt.PruneVolumes(ctx, all, func(v *volume.Volume) bool { return !f.match(v.Labels, v.CreatedAt) })
+}
+
+// pruneNetworks removes the networks no box uses that f selects, after
+// repairing what a crashed command may have left half made.
+func pruneNetworks(ctx context.Context, c *cli, f *pruneFilters) ([]string, error) {
+	rt, err := c.runtime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.Networks.Repair(ctx); err != nil {
+		return nil, err
+	}
+	return rt.Networks.Prune(ctx, func(n *network.Network) bool { return !f.match(n.Labels, n.Created) })
 }
 
 // removeStackResources removes a deleted stack's named volumes when asked
