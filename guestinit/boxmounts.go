@@ -51,6 +51,7 @@ func applyMounts(ms []proto.Mount) error {
 			if err := mountShare(); err != nil {
 				return err
 			}
+			keepShare(shareStaging)
 			defer unmountShare()
 			break
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -37,9 +38,9 @@ func serveFS(st net.Conn, f proto.Frame) {
 		case proto.FSDiff:
 			err = fsDiff(st)
 		case proto.FSLayer:
-			err = fsLayer(st, req.Pause)
+			err = fsLayer(st, req.Pause, req.Spool)
 		case proto.FSExport:
-			err = fsExport(st)
+			err = fsExport(st, req.Spool)
 		default:
 			err = fmt.Errorf("unknown file system operation %q", req.Op)
 		}
@@ -71,16 +72,41 @@ func fsGet(st net.Conn, req *proto.FSRequest) error {
 			return err
 		}
 	}
-	return sendTar(st, info, func(a *tarfs.Archiver) error {
+	return sendTar(st, info, req.Spool, func(a *tarfs.Archiver) error {
 		a.Descend, a.Direct = realFS, true
 		return a.Add(int(loc.dir.Fd()), loc.name, loc.base)
 	})
 }
 
-// sendTar answers with info, then sends the tar add writes as the data.
-func sendTar(st net.Conn, info *proto.FSInfo, add func(*tarfs.Archiver) error) error {
+// sendTar answers with info, then sends the tar add writes as the data,
+// or writes it into spool file spool and answers Ack once it is whole.
+func sendTar(st net.Conn, info *proto.FSInfo, spool string, add func(*tarfs.Archiver) error) error {
 	if err := proto.WriteMessage(st, info); err != nil {
 		return err
+	}
+	if spool != "" {
+		f, err := openSpool(spool, unix.O_WRONLY|unix.O_TRUNC)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		// Headers and small files are gathered into 9p writes of a
+		// useful size; large files' chunks go through unbuffered.
+		w := bufio.NewWriterSize(f, 64<<10)
+		a := tarfs.NewArchiver(w)
+		if err := add(a); err != nil {
+			return err
+		}
+		if err := a.Close(); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return proto.WriteMessage(st, &proto.Ack{})
 	}
 	out := proto.NewDataWriter(st)
 	a := tarfs.NewArchiver(out)
@@ -96,13 +122,13 @@ func sendTar(st net.Conn, info *proto.FSInfo, add func(*tarfs.Archiver) error) e
 // fsExport sends a tar of the box's whole file system, leaving out what
 // other file systems are mounted in it (pseudo file systems, volumes), as
 // Docker's export does.
-func fsExport(st net.Conn) error {
+func fsExport(st net.Conn, spool string) error {
 	root, err := os.Open("/")
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	return sendTar(st, &proto.FSInfo{Name: ".", Dir: true}, func(a *tarfs.Archiver) error {
+	return sendTar(st, &proto.FSInfo{Name: ".", Dir: true}, spool, func(a *tarfs.Archiver) error {
 		a.Descend = func(int) bool { return false }
 		// lost+found is the image disk's, made by mkfs, not the image's.
 		a.Skip = func(name string) bool { return name == "lost+found" }

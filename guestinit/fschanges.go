@@ -180,7 +180,7 @@ func openDir(parent *os.File, name string) (*os.File, error) {
 
 // fsLayer sends the box's writable layer as an OCI layer tar, with the
 // box's processes stopped meanwhile when pause is set.
-func fsLayer(st net.Conn, pause bool) error {
+func fsLayer(st net.Conn, pause bool, spool string) error {
 	upper, err := reopen(layerDirs.upper)
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func fsLayer(st net.Conn, pause bool) error {
 		thaw := freezeBox()
 		defer thaw()
 	}
-	return sendTar(st, &proto.FSInfo{Name: ".", Dir: true}, func(a *tarfs.Archiver) error {
+	return sendTar(st, &proto.FSInfo{Name: ".", Dir: true}, spool, func(a *tarfs.Archiver) error {
 		a.Layer = true
 		a.Skip = func(name string) bool { return ownPaths["/"+name] }
 		return a.AddContents(upper, "")

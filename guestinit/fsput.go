@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,9 +11,9 @@ import (
 	"net"
 	"os"
 	"strings"
-	"unsafe"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/guestinit/proto/tarfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,7 +35,19 @@ func fsPut(st net.Conn, req *proto.FSRequest) error {
 	ready := func(final string) error {
 		return proto.WriteMessage(st, &proto.FSInfo{Name: final, Dir: req.Dir})
 	}
-	if err := putAt(loc, req, proto.NewDataReader(st), ready); err != nil {
+	var data io.Reader = proto.NewDataReader(st)
+	if req.Spool != "" {
+		f, err := openSpool(req.Spool, unix.O_RDONLY)
+		if err != nil {
+			loc.dir.Close()
+			return err
+		}
+		defer f.Close()
+		// Tar headers come in 512-byte blocks: read them in bulk; large
+		// reads of file data bypass the buffer.
+		data = bufio.NewReaderSize(f, 64<<10)
+	}
+	if err := putAt(loc, req, data, ready); err != nil {
 		return err
 	}
 	return proto.WriteMessage(st, &proto.Ack{})
@@ -390,9 +403,6 @@ func (x *extractor) walk(dir string, create bool) (int, error) {
 // emulated guest copies slowly, and direct I/O skips its page cache.
 const directMin = 1 << 20
 
-// directChunk is the aligned buffer direct writes go through.
-const directChunk = 1 << 20
-
 func (x *extractor) file(pfd int, dir, name string, hdr *tar.Header, body io.Reader) error {
 	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	direct := hdr.Size >= directMin
@@ -431,9 +441,7 @@ func directFlag(on bool) int {
 // the unaligned tail goes through the page cache.
 func (x *extractor) writeDirect(fd int, body io.Reader) error {
 	if x.dbuf == nil {
-		raw := make([]byte, directChunk+4096)
-		off := int(4096 - uintptr(unsafe.Pointer(&raw[0]))%4096)
-		x.dbuf = raw[off%4096 : off%4096+directChunk]
+		x.dbuf = tarfs.AlignedBuffer(tarfs.DirectChunk)
 	}
 	for {
 		n, err := io.ReadFull(body, x.dbuf)

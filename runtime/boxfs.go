@@ -52,12 +52,12 @@ func (r *Runtime) Diff(ctx context.Context, b *Box) ([]proto.Change, error) {
 // export` does: what other file systems are mounted in it (pseudo file
 // systems, volumes) is left out.
 func (r *Runtime) Export(ctx context.Context, b *Box, w io.Writer) error {
-	st, _, release, err := r.fsCall(ctx, b, &proto.FSRequest{Op: proto.FSExport})
+	_, data, release, err := r.fsRead(ctx, b, &proto.FSRequest{Op: proto.FSExport})
 	if err != nil {
 		return err
 	}
 	defer release()
-	if _, err := io.Copy(w, proto.NewDataReader(bufio.NewReaderSize(st, 64<<10))); err != nil {
+	if _, err := io.Copy(w, data); err != nil {
 		return boxFSError(b, fmt.Errorf("export box %s: %w", b.Name, err))
 	}
 	return nil
@@ -89,12 +89,12 @@ func (r *Runtime) Commit(ctx context.Context, b *Box, o CommitOptions) (*image.I
 	if err != nil {
 		return nil, err
 	}
-	st, _, release, err := r.fsCall(ctx, b, &proto.FSRequest{Op: proto.FSLayer, Pause: o.Pause})
+	_, data, release, err := r.fsRead(ctx, b, &proto.FSRequest{Op: proto.FSLayer, Pause: o.Pause})
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	img, err := r.Images.Commit(ctx, base, proto.NewDataReader(bufio.NewReaderSize(st, 64<<10)), image.CommitOptions{
+	img, err := r.Images.Commit(ctx, base, data, image.CommitOptions{
 		Ref: o.Ref, Config: cfg, Author: o.Author, Comment: o.Message,
 		CreatedBy: strings.Join(boxCfg.Cmd, " "), Container: b.ID,
 	})

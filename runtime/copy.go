@@ -50,7 +50,7 @@ func (r *Runtime) CopyOut(ctx context.Context, b *Box, src, dst string, o CopyOp
 			return fmt.Errorf("invalid output path: directory %q does not exist", parent)
 		}
 	}
-	st, info, release, err := r.fsCall(ctx, b, &proto.FSRequest{Op: proto.FSGet, Path: src, Follow: o.Follow})
+	info, dr, release, err := r.fsRead(ctx, b, &proto.FSRequest{Op: proto.FSGet, Path: src, Follow: o.Follow})
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,6 @@ func (r *Runtime) CopyOut(ctx context.Context, b *Box, src, dst string, o CopyOp
 	default:
 		dir, eo.As = parent, filepath.Base(dst)
 	}
-	dr := proto.NewDataReader(bufio.NewReaderSize(st, 64<<10))
 	err = image.Extract(ctx, dr, dir, eo)
 	if err == nil {
 		// What follows the tar's end up to the data's end, where a
@@ -129,12 +128,12 @@ func makeCopyDir(dir string) (string, error) {
 // CopyOutTar writes a tar of src in box b to w (cp BOX:SRC -): its
 // entries are named from SRC's own name down.
 func (r *Runtime) CopyOutTar(ctx context.Context, b *Box, src string, w io.Writer, o CopyOptions) error {
-	st, _, release, err := r.fsCall(ctx, b, &proto.FSRequest{Op: proto.FSGet, Path: src, Follow: o.Follow})
+	_, data, release, err := r.fsRead(ctx, b, &proto.FSRequest{Op: proto.FSGet, Path: src, Follow: o.Follow})
 	if err != nil {
 		return err
 	}
 	defer release()
-	if _, err := io.Copy(w, proto.NewDataReader(bufio.NewReaderSize(st, 64<<10))); err != nil {
+	if _, err := io.Copy(w, data); err != nil {
 		return boxFSError(b, fmt.Errorf("copy %s from box %s: %w", src, b.Name, err))
 	}
 	return nil
@@ -215,13 +214,38 @@ func (r *Runtime) CopyInTar(ctx context.Context, b *Box, rd io.Reader, dst strin
 // put sends a put request and the tar write makes, and waits for the
 // guest to have placed it.
 func (r *Runtime) put(ctx context.Context, b *Box, req *proto.FSRequest, write func(io.Writer) error) error {
-	st, _, release, err := r.fsCall(ctx, b, req)
+	s, err := r.openFS(ctx, b)
 	if err != nil {
 		return err
 	}
+	defer s.close()
+	// With a spool the whole tar is in it before the guest is asked.
+	sp, err := newSpoolFile(s.spool)
+	if err != nil {
+		return err
+	}
+	defer sp.remove()
+	if sp != nil {
+		w := bufio.NewWriterSize(sp.f, 256<<10)
+		if err = write(w); err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			return fmt.Errorf("copy to box %s: %w", b.Name, err)
+		}
+		req.Spool = sp.name
+	}
+	st, _, release, err := fsRequest(ctx, s, req)
+	if err != nil {
+		return boxFSError(b, err)
+	}
 	defer release()
 	werr := make(chan error, 1)
-	go func() { werr <- sendData(st, write) }()
+	if sp != nil {
+		werr <- nil
+	} else {
+		go func() { werr <- sendData(st, write) }()
+	}
 	// The guest answers once the tar is placed, or as soon as it refuses
 	// an entry; the stream then closes, which stops the writer.
 	var ack proto.Ack

@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -30,6 +32,9 @@ const fsPoll = 50 * time.Millisecond
 type fsSession struct {
 	open  func(ctx context.Context) (net.Conn, error)
 	close func()
+	// spool is the host's end of the box's spool directory, "" when
+	// its VM has none.
+	spool string
 }
 
 // openFS reaches box b's guest, booting it for maintenance when it is
@@ -46,7 +51,12 @@ func (r *Runtime) openFS(ctx context.Context, b *Box) (*fsSession, error) {
 		conn, _, err := r.call(ctx, b.ID, &supRequest{Op: "fs"})
 		if err == nil {
 			first := conn
+			spool := r.spoolDir(b.ID)
+			if fi, err := os.Stat(spool); err != nil || !fi.IsDir() {
+				spool = "" // a VM booted without one
+			}
 			return &fsSession{
+				spool: spool,
 				open: func(ctx context.Context) (net.Conn, error) {
 					if c := first; c != nil {
 						first = nil
@@ -93,10 +103,14 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fail(err)
 	}
+	share := r.shareDir(b.ID)
+	if err := makeSpool(share); err != nil {
+		return fail(err)
+	}
 	m := &Machine{
 		// The console goes to the run directory: the box's own
 		// console.log keeps its last run's.
-		Dir: dir, Socket: r.socketPath(b.ID),
+		Dir: dir, Socket: r.socketPath(b.ID), Share: &Share{Dir: share},
 		Kernel: r.Kernel, Initrd: r.Initrd, Cmdline: KernelCmdline(r.Accel.Name),
 		CPUs: cpus, MemMiB: mem, Accel: r.Accel.Name,
 		Disks: []Disk{
@@ -110,6 +124,7 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 		return fail(err)
 	}
 	return &fsSession{
+		spool: r.spoolDir(b.ID),
 		open: func(ctx context.Context) (net.Conn, error) {
 			st, err := g.sess.Open()
 			if err != nil {
@@ -195,6 +210,43 @@ func (r *Runtime) fsCall(ctx context.Context, b *Box, req *proto.FSRequest) (st 
 		return nil, nil, nil, boxFSError(b, err)
 	}
 	return st, info, func() { done(); s.close() }, nil
+}
+
+// fsRead runs req, whose answer is a tar (get, export, layer), on box
+// b's guest: the guest's info and a reader of the tar, from the spool
+// when the box has one. release ends the request and the session.
+func (r *Runtime) fsRead(ctx context.Context, b *Box, req *proto.FSRequest) (info *proto.FSInfo, data io.Reader, release func(), err error) {
+	s, err := r.openFS(ctx, b)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sp, err := newSpoolFile(s.spool)
+	if err != nil {
+		s.close()
+		return nil, nil, nil, err
+	}
+	if sp != nil {
+		req.Spool = sp.name
+	}
+	st, info, done, err := fsRequest(ctx, s, req)
+	if err != nil {
+		sp.remove()
+		s.close()
+		return nil, nil, nil, boxFSError(b, err)
+	}
+	release = func() { done(); sp.remove(); s.close() }
+	if sp == nil {
+		return info, proto.NewDataReader(bufio.NewReaderSize(st, 64<<10)), release, nil
+	}
+	// The guest answers once the tar is whole in the spool file.
+	if err := proto.ReadMessage(st, &proto.Ack{}); err != nil {
+		release()
+		if ctx.Err() != nil {
+			return nil, nil, nil, ctx.Err()
+		}
+		return nil, nil, nil, boxFSError(b, err)
+	}
+	return info, bufio.NewReaderSize(sp.f, 256<<10), release, nil
 }
 
 // boxFSError words a guest's failure for the user, naming the box.

@@ -160,14 +160,16 @@ func (r *Runtime) shareDir(id string) string { return filepath.Join(r.runDir(id)
 // prepareShare builds box rec's share for one boot and the mounts the
 // guest makes: an entry per volume and bind mount (a missing bind source
 // is made a directory, unless the box asked for it to exist), and the
-// tmpfs mounts. The share is nil when the box has neither volumes nor
-// bind mounts.
+// tmpfs mounts. Every box has a share, for its spool at least.
 func (r *Runtime) prepareShare(rec *BoxRecord) (*Share, []proto.Mount, error) {
 	dir := r.shareDir(rec.ID)
 	if err := clearShare(dir); err != nil {
 		return nil, nil, err
 	}
-	var sh *Share
+	if err := makeSpool(dir); err != nil {
+		return nil, nil, err
+	}
+	sh := &Share{Dir: dir}
 	var mounts []proto.Mount
 	for i, m := range rec.Mounts {
 		if m.Type == spec.MountTmpfs {
@@ -194,12 +196,6 @@ func (r *Runtime) prepareShare(rec *BoxRecord) (*Share, []proto.Mount, error) {
 				return nil, nil, fmt.Errorf("bind source path does not exist: %s", src)
 			}
 			return nil, nil, fmt.Errorf("mount %s: %w", m.Destination, err)
-		}
-		if sh == nil {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, nil, fmt.Errorf("share volumes: %w", err)
-			}
-			sh = &Share{Dir: dir}
 		}
 		entry := "m" + strconv.Itoa(i)
 		if fi.IsDir() {

@@ -16,7 +16,7 @@ import (
 // QEMU's microvm machine has only eight virtio-mmio transports, and the
 // disks, the control port, network cards and a balloon need most of them.
 // The share is a directory under the box's run directory with one entry
-// per mount, each a bind mount of the mount's host source (read-only for
+// per mount (and the spool directory, see spool.go), each a bind mount of the mount's host source (read-only for
 // a read-only mount); the guest mounts the share once and bind-mounts
 // each entry to its target.
 //
@@ -118,8 +118,12 @@ func enterShareNamespace(sh *Share) error {
 // clearShare empties a box's share directory in the host's namespace,
 // where its entries are plain empty directories and files. It removes
 // them one by one rather than recursively, so that it could never delete
-// through a mount into a volume.
+// through a mount into a volume; only the spool directory, where no
+// mount ever is, goes with what a crash left in it.
 func clearShare(dir string) error {
+	if err := os.RemoveAll(filepath.Join(dir, proto.SpoolDir)); err != nil {
+		return fmt.Errorf("clear share: %w", err)
+	}
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
 		return nil

@@ -187,6 +187,11 @@ func TestBoxFiles(t *testing.T) {
 				t.Fatalf("%s: %q %v", p, b, err)
 			}
 		}
+		// The tars crossed the box's spool, and none was left in it.
+		spool := filepath.Join(e2e.root, "run", field(t, box, "{{.Id}}")[:12], "share", ".spool")
+		if entries, err := os.ReadDir(spool); err != nil || len(entries) != 0 {
+			t.Fatalf("spool %s: %v, %d files left", spool, err, len(entries))
+		}
 	})
 
 	t.Run("cp with tar streams", func(t *testing.T) {

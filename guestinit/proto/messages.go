@@ -215,7 +215,19 @@ type FSRequest struct {
 	Content bool   `json:"content,omitempty"`
 	// Pause stops the box's processes while a layer is read (commit).
 	Pause bool `json:"pause,omitempty"`
+	// Spool names a file in the share's SpoolDir that carries the tar
+	// instead of the stream: a put's tar is in it before the request
+	// comes; a get, export or layer writes its tar into it and answers
+	// Ack (or Error) once the tar is whole.
+	Spool string `json:"spool,omitempty"`
 }
+
+// SpoolDir is the directory of a box's share through which bulk tars
+// travel. The stream moves every byte through the guest's virtio-serial
+// driver a page at a time; 9p moves large reads and writes straight
+// between the host's file and the guest's buffers, several times faster
+// under TCG.
+const SpoolDir = ".spool"
 
 // FSInfo is the guest's answer to an FSRequest before any data: for a
 // get, what Path resolved to; for a put, where the item goes.

@@ -16,7 +16,7 @@ package proto
 
 // Version is the protocol version. Both ends refuse a peer that speaks
 // another version: the host and the initramfs come from the same build.
-const Version = 3
+const Version = 4
 
 // VirtioPortName is the name of the virtio-serial port that carries the
 // protocol; guestinit finds its device through /sys/class/virtio-ports.

@@ -306,16 +306,26 @@ func directFlag(on bool) int {
 	return 0
 }
 
-// aligned is a buffer aligned for direct I/O.
+// DirectChunk is the size of the aligned buffers direct I/O moves file
+// data in: under TCG each request costs the guest kernel much (pinning
+// its pages, one virtio request), so few large ones beat many small ones
+// (4 MiB writes measured about 1.4 times as fast as 1 MiB ones).
+const DirectChunk = 4 << 20
+
+// AlignedBuffer is a buffer of n bytes aligned for direct I/O.
+func AlignedBuffer(n int) []byte {
+	raw := make([]byte, n+4096)
+	off := int(uintptr(unsafe.Pointer(&raw[0])) % 4096)
+	if off != 0 {
+		off = 4096 - off
+	}
+	return raw[off : off+n]
+}
+
+// aligned is the archiver's buffer for direct reads.
 func (a *Archiver) aligned() []byte {
 	if a.dbuf == nil {
-		const size = 1 << 20
-		raw := make([]byte, size+4096)
-		off := int(uintptr(unsafe.Pointer(&raw[0])) % 4096)
-		if off != 0 {
-			off = 4096 - off
-		}
-		a.dbuf = raw[off : off+size]
+		a.dbuf = AlignedBuffer(DirectChunk)
 	}
 	return a.dbuf
 }
