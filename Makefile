@@ -20,7 +20,7 @@ KERNEL_STAMP   := $(KERNEL_CURRENT)/kernel.release
 
 # Go sources per binary, so a binary is relinked only when its code changed.
 GUESTINIT_SRC  := $(shell find guestinit -name '*.go' -not -name '*_test.go' 2>/dev/null)
-MKINITRAMFS_SRC := $(shell find cmd/mkinitramfs runtime/initramfs runtime/statefile \
+MKINITRAMFS_SRC := $(shell find cmd/mkinitramfs runtime/initramfs runtime/statefile guestinit/proto/kmod \
                     -name '*.go' -not -name '*_test.go' 2>/dev/null)
 A3S_BOX_SRC    := $(shell find cmd/a3s-box runtime spec reconcile guestinit/proto \
                     -name '*.go' -not -name '*_test.go' 2>/dev/null)
@@ -160,7 +160,7 @@ FUZZTIME ?=
 FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame:300000x ./guestinit/proto:FuzzDataReader:300000x \
                 ./runtime/image:FuzzFlatten:3000x ./runtime/image:FuzzLoad:600x ./runtime/image:FuzzExtract:1000x \
                 ./spec:FuzzParse:20000x ./runtime/network:FuzzResolver:100000x ./runtime:FuzzProcParsers:50000x \
-                ./guestinit:FuzzPut:300x
+                ./guestinit:FuzzPut:300x ./guestinit/proto/kmod:FuzzRead:300000x
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do \

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/a3s-box/a3s-box/guestinit/proto/kmod"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +39,7 @@ func loadModules(dir string) error {
 			p = filepath.Join(dir, p)
 		}
 		if err := loadModule(p); err != nil {
-			return fmt.Errorf("module %s: %w", moduleName(p), err)
+			return fmt.Errorf("module %s: %w", kmod.Name(p), err)
 		}
 	}
 	return nil
@@ -76,53 +75,23 @@ func loadModule(file string) error {
 // before its "post:" modules. Soft dependencies on modules that are not in
 // modules.dep are ignored: the initramfs carries only what it needs.
 func moduleOrder(dep, softdep io.Reader) ([]string, error) {
-	var names []string
+	index, err := kmod.ReadDep(dep)
+	if err != nil {
+		return nil, fmt.Errorf("modules.dep: %w", err)
+	}
+	soft, err := kmod.ReadSoftdep(softdep)
+	if err != nil {
+		return nil, fmt.Errorf("modules.softdep: %w", err)
+	}
 	paths := map[string]string{}
 	deps := map[string][]string{}
-	err := scanLines(dep, func(n int, line string) error {
-		p, rest, ok := strings.Cut(line, ":")
-		if !ok || strings.TrimSpace(p) == "" {
-			return fmt.Errorf("modules.dep line %d: no \"module:\"", n)
+	for _, d := range index {
+		paths[d.Name] = d.Path
+		for _, q := range d.Deps {
+			deps[d.Name] = append(deps[d.Name], kmod.Name(q))
 		}
-		m := moduleName(p)
-		if _, dup := paths[m]; dup {
-			return fmt.Errorf("modules.dep line %d: module %s listed twice", n, m)
-		}
-		names = append(names, m)
-		paths[m] = strings.TrimSpace(p)
-		for _, d := range strings.Fields(rest) {
-			deps[m] = append(deps[m], moduleName(d))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	pre, post := map[string][]string{}, map[string][]string{}
-	err = scanLines(softdep, func(n int, line string) error {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "softdep" {
-			return fmt.Errorf("modules.softdep line %d: want \"softdep MODULE pre: ... post: ...\"", n)
-		}
-		m := normalizeModule(f[1])
-		var list map[string][]string // words before the first pre:/post: mean nothing, as for modprobe
-		for _, w := range f[2:] {
-			switch w {
-			case "pre:":
-				list = pre
-			case "post:":
-				list = post
-			default:
-				if list != nil {
-					list[m] = append(list[m], normalizeModule(w))
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	pre, post := soft.Pre, soft.Post
 
 	const (
 		visiting = 1
@@ -171,38 +140,10 @@ func moduleOrder(dep, softdep io.Reader) ([]string, error) {
 		}
 		return nil
 	}
-	for _, m := range names {
-		if err := visit(m, false); err != nil {
+	for _, d := range index {
+		if err := visit(d.Name, false); err != nil {
 			return nil, err
 		}
 	}
 	return order, nil
-}
-
-// moduleName is the kernel's name for a module file: kernel/fs/ext4/ext4.ko
-// is ext4, crc32c-intel.ko.xz is crc32c_intel.
-func moduleName(p string) string {
-	base := path.Base(strings.TrimSpace(p))
-	if i := strings.Index(base, ".ko"); i > 0 {
-		base = base[:i]
-	}
-	return normalizeModule(base)
-}
-
-// normalizeModule makes '-' and '_' alike in module names, as modprobe does.
-func normalizeModule(name string) string { return strings.ReplaceAll(name, "-", "_") }
-
-// scanLines calls fn with each line that is neither blank nor a comment.
-func scanLines(r io.Reader, fn func(n int, line string) error) error {
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if err := fn(n, line); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto/kmod"
 )
 
 // debianDep is the modules.dep a Debian 6.1 initramfs carries, listed in
@@ -89,7 +91,7 @@ func TestModuleOrder(t *testing.T) {
 		{name: "module listed twice", dep: "a.ko:\nx/a.ko:\n", wantErrSubstr: "a listed twice"},
 		{name: "missing hard dependency", dep: "a.ko: b.ko\n", wantErrSubstr: "module a: dependency b: not in modules.dep"},
 		{name: "hard cycle", dep: "a.ko: b.ko\nb.ko: a.ko\n", wantErrSubstr: "cycle"},
-		{name: "bad softdep line", dep: "a.ko:\n", softdep: "alias x a\n", wantErrSubstr: "modules.softdep line 1"},
+		{name: "bad softdep line", dep: "a.ko:\n", softdep: "alias x a\n", wantErrSubstr: "modules.softdep: line 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,20 +127,20 @@ func FuzzModuleOrder(f *testing.F) {
 		}
 		pos := map[string]int{}
 		for i, p := range order {
-			if _, dup := pos[moduleName(p)]; dup {
+			if _, dup := pos[kmod.Name(p)]; dup {
 				t.Fatalf("module %s loaded twice: %q", p, order)
 			}
-			pos[moduleName(p)] = i
+			pos[kmod.Name(p)] = i
 		}
-		_ = scanLines(strings.NewReader(dep), func(_ int, line string) error {
+		_ = kmod.Lines(strings.NewReader(dep), func(_ int, line string) error {
 			p, rest, _ := strings.Cut(line, ":")
-			m := moduleName(p)
+			m := kmod.Name(p)
 			at, ok := pos[m]
 			if !ok {
 				t.Fatalf("module %s of modules.dep not loaded: %q", m, order)
 			}
 			for _, d := range strings.Fields(rest) {
-				if pos[moduleName(d)] >= at {
+				if pos[kmod.Name(d)] >= at {
 					t.Fatalf("module %s loaded before its dependency %s: %q", m, d, order)
 				}
 			}

@@ -31,25 +31,6 @@ type startError struct {
 
 func (e *startError) Error() string { return e.msg }
 
-// streamWriter serialises frames from the output copiers and the exit
-// report onto one stream.
-type streamWriter struct {
-	mu sync.Mutex
-	c  net.Conn
-}
-
-func (w *streamWriter) frame(t proto.Type, b []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return proto.WriteFrame(w.c, t, b)
-}
-
-func (w *streamWriter) message(m any) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return proto.WriteMessage(w.c, m)
-}
-
 // runProcess serves one stream: a process (Exec in, Started, output and Exit
 // out; Stdin and Signal frames in while it runs), or a ProcRequest.
 func (g *guest) runProcess(st net.Conn) {
@@ -71,15 +52,16 @@ func (g *guest) runProcess(st net.Conn) {
 		_ = proto.WriteMessage(st, &proto.Error{Message: err.Error()})
 		return
 	}
-	w := &streamWriter{c: st}
+	// The output copiers and the exit report share the stream.
+	w := proto.NewWriter(st)
 	exit := g.execute(&ex, st, w)
-	_ = w.message(exit)
+	_ = w.Message(exit)
 	if ex.Main {
 		close(g.mainDone)
 	}
 }
 
-func (g *guest) execute(ex *proto.Exec, st net.Conn, w *streamWriter) *proto.Exit {
+func (g *guest) execute(ex *proto.Exec, st net.Conn, w *proto.Writer) *proto.Exit {
 	path, attr, err := prepare(ex)
 	if err != nil {
 		return startFailure(err)
@@ -111,21 +93,12 @@ func (g *guest) execute(ex *proto.Exec, st net.Conn, w *streamWriter) *proto.Exi
 		errR.Close()
 		return startFailure(classifyStart(ex.Args[0], err))
 	}
-	_ = w.message(&proto.Started{PID: p.Pid})
+	_ = w.Message(&proto.Started{PID: p.Pid})
 
 	var copies sync.WaitGroup
 	forward := func(r *os.File, t proto.Type) {
 		defer copies.Done()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 && w.frame(t, buf[:n]) != nil {
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
+		_ = w.Copy(t, r)
 	}
 	copies.Add(2)
 	go forward(outR, proto.TypeStdout)

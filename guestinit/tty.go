@@ -13,7 +13,7 @@ import (
 // stdin, stdout and stderr and its controlling terminal, so Ctrl-C typed on
 // the host reaches its foreground process group through the line
 // discipline, as on any terminal.
-func (g *guest) executeTTY(ex *proto.Exec, path string, attr *os.ProcAttr, st net.Conn, w *streamWriter) *proto.Exit {
+func (g *guest) executeTTY(ex *proto.Exec, path string, attr *os.ProcAttr, st net.Conn, w *proto.Writer) *proto.Exit {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		return startFailure(err)
@@ -33,22 +33,13 @@ func (g *guest) executeTTY(ex *proto.Exec, path string, attr *os.ProcAttr, st ne
 	if err != nil {
 		return startFailure(classifyStart(ex.Args[0], err))
 	}
-	_ = w.message(&proto.Started{PID: p.Pid})
+	_ = w.Message(&proto.Started{PID: p.Pid})
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		buf := make([]byte, 32<<10)
-		for {
-			// Once every holder of the terminal has exited, reads end
-			// with EIO.
-			n, err := ptmx.Read(buf)
-			if n > 0 && w.frame(proto.TypeStdout, buf[:n]) != nil {
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
+		// Once every holder of the terminal has exited, reads end with
+		// EIO.
+		_ = w.Copy(proto.TypeStdout, ptmx)
 	}()
 	go controlProcess(st, p, ptmx, ptmx)
 	ws := <-wait

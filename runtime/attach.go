@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"syscall"
 	"time"
 
@@ -16,25 +15,20 @@ import (
 // attachClient is one attached CLI, on the supervisor's side.
 type attachClient struct {
 	conn net.Conn
-	mu   sync.Mutex
+	w    *proto.Writer // onto conn, each frame within attachWriteTimeout
 }
 
 // attachWriteTimeout drops a client that stops reading, rather than
 // stalling the box's output for everyone.
 const attachWriteTimeout = 10 * time.Second
 
-func (c *attachClient) write(t proto.Type, p []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.conn.SetWriteDeadline(time.Now().Add(attachWriteTimeout))
-	return proto.WriteFrame(c.conn, t, p)
-}
+// deadlineWriter gives every Write, and so every frame, its own
+// attachWriteTimeout.
+type deadlineWriter struct{ net.Conn }
 
-func (c *attachClient) send(t proto.Type, m any) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.conn.SetWriteDeadline(time.Now().Add(attachWriteTimeout))
-	return proto.WriteMessage(c.conn, m)
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.SetWriteDeadline(time.Now().Add(attachWriteTimeout))
+	return d.Conn.Write(p)
 }
 
 // attach joins a client to the main process's streams until the process
@@ -44,7 +38,7 @@ func (s *supervisor) attach(conn net.Conn, req *supRequest) {
 	if req.Rows > 0 && req.Cols > 0 {
 		s.resize(req.Rows, req.Cols)
 	}
-	c := &attachClient{conn: conn}
+	c := &attachClient{conn: conn, w: proto.NewWriter(deadlineWriter{conn})}
 	s.mu.Lock()
 	s.clients[c] = true
 	s.mu.Unlock()
@@ -118,7 +112,7 @@ func (r *Runtime) Attach(ctx context.Context, id string, stdin bool, rows, cols 
 	if err != nil {
 		return nil, err
 	}
-	return &Attachment{stream{conn: conn}}, nil
+	return &Attachment{newStream(conn)}, nil
 }
 
 // ErrSupervisorLost is an attachment whose supervisor went away without

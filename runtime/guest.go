@@ -175,7 +175,7 @@ func startProcess(ctx context.Context, st net.Conn, ex *proto.Exec, pio ProcessI
 		st.Close()
 		return nil, err
 	}
-	p := &Process{PID: started.PID, stream: stream{conn: st}, done: make(chan struct{})}
+	p := &Process{PID: started.PID, stream: newStream(st), done: make(chan struct{})}
 	go p.readLoop(pio)
 	if pio.Stdin != nil {
 		go p.pumpStdin(pio.Stdin)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -16,32 +15,24 @@ import (
 // the process is written here, one frame at a time.
 type stream struct {
 	conn net.Conn
-	wmu  sync.Mutex
+	w    *proto.Writer // onto conn
 	// detached is set when the user typed the detach keys: reads then
 	// end with ErrDetached rather than an error.
 	detached atomic.Bool
 }
 
-func (s *stream) send(t proto.Type, b []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return proto.WriteFrame(s.conn, t, b)
-}
-
-func (s *stream) message(m any) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return proto.WriteMessage(s.conn, m)
+func newStream(conn net.Conn) stream {
+	return stream{conn: conn, w: proto.NewWriter(conn)}
 }
 
 // Signal delivers sig to the process.
 func (s *stream) Signal(sig syscall.Signal) error {
-	return s.message(&proto.Signal{Signal: int(sig)})
+	return s.w.Message(&proto.Signal{Signal: int(sig)})
 }
 
 // Resize sets the size of the process's terminal.
 func (s *stream) Resize(rows, cols uint16) error {
-	return s.message(&proto.Resize{Rows: rows, Cols: cols})
+	return s.w.Message(&proto.Resize{Rows: rows, Cols: cols})
 }
 
 // Close drops the connection (a detach): the process goes on.
@@ -82,20 +73,12 @@ func (s *stream) copyOut(pio ProcessIO) (*proto.Exit, error) {
 // pumpStdin copies r to the process until r ends (then the process's
 // stdin is closed) or the user detaches (then only the connection is).
 func (s *stream) pumpStdin(r io.Reader) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 && s.send(proto.TypeStdin, buf[:n]) != nil {
-			return
-		}
-		if errors.Is(err, ErrDetached) {
-			s.detached.Store(true)
-			s.conn.Close()
-			return
-		}
-		if err != nil {
-			_ = s.send(proto.TypeStdinClose, nil)
-			return
-		}
+	if err := s.w.Copy(proto.TypeStdin, r); errors.Is(err, ErrDetached) {
+		s.detached.Store(true)
+		s.conn.Close()
+		return
 	}
+	// After a failed write the Writer sends nothing: only an input that
+	// ended closes the process's stdin.
+	_ = s.w.Frame(proto.TypeStdinClose, nil)
 }

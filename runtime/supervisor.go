@@ -263,7 +263,7 @@ func (s *supervisor) endRun(code int, runErr error) {
 	s.clients, s.waiters = map[*attachClient]bool{}, nil
 	s.mu.Unlock()
 	for c := range clients {
-		_ = c.send(proto.TypeExit, exit)
+		_ = c.w.Message(exit)
 		c.conn.Close()
 	}
 	for _, w := range waiters {
@@ -422,7 +422,7 @@ func (s *supervisor) stream(t proto.Type) io.Writer {
 		}
 		s.mu.Unlock()
 		for _, c := range clients {
-			if c.write(t, p) != nil {
+			if c.w.Frame(t, p) != nil {
 				s.mu.Lock()
 				delete(s.clients, c)
 				s.mu.Unlock()

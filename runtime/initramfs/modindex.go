@@ -1,7 +1,6 @@
 package initramfs
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/a3s-box/a3s-box/guestinit/proto/kmod"
 )
 
 // ErrNoModule is returned when a wanted module is neither a loadable
@@ -31,19 +32,6 @@ type modIndex struct {
 }
 
 type modAlias struct{ pattern, module string }
-
-// modName is the name the kernel knows a module file by.
-func modName(p string) string {
-	base := path.Base(p)
-	if i := strings.Index(base, ".ko"); i > 0 {
-		base = base[:i]
-	}
-	return normalize(base)
-}
-
-// normalize spells a module name the way the kernel does: modprobe treats
-// '-' and '_' alike.
-func normalize(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
 func readModIndex(dir string) (*modIndex, error) {
 	ix := &modIndex{
@@ -76,91 +64,58 @@ func readModIndex(dir string) (*modIndex, error) {
 	return ix, nil
 }
 
-// eachLine calls fn with the fields of every line that is not blank or a
-// comment, and its line number.
-func eachLine(r io.Reader, fn func(n int, line string) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if err := fn(n, line); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
-}
-
 func (ix *modIndex) parseDep(r io.Reader) error {
-	return eachLine(r, func(n int, line string) error {
-		p, rest, ok := strings.Cut(line, ":")
-		if !ok || p == "" {
-			return fmt.Errorf("line %d: want \"module: dependencies\"", n)
-		}
-		deps := strings.Fields(rest)
+	deps, err := kmod.ReadDep(r)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
 		// Module paths become archive paths: one that climbs out of the
 		// modules directory would overwrite /init or read any host file.
-		for _, q := range append([]string{p}, deps...) {
+		for _, q := range append([]string{d.Path}, d.Deps...) {
 			if !filepath.IsLocal(q) {
-				return fmt.Errorf("line %d: module path %q is not inside the modules directory", n, q)
+				return fmt.Errorf("line %d: module path %q is not inside the modules directory", d.Line, q)
 			}
 		}
-		name := modName(p)
-		if _, dup := ix.path[name]; dup {
-			return fmt.Errorf("line %d: module %s listed twice", n, name)
+		ix.order = append(ix.order, d.Name)
+		ix.path[d.Name] = d.Path
+		for _, q := range d.Deps {
+			ix.deps[d.Name] = append(ix.deps[d.Name], kmod.Name(q))
 		}
-		ix.order = append(ix.order, name)
-		ix.path[name] = p
-		for _, d := range deps {
-			ix.deps[name] = append(ix.deps[name], modName(d))
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
-// parseSoftdep reads "softdep MODULE pre: A B post: C" lines. Words before
-// the first pre: or post: are ignored, as modprobe does; several lines for
-// one module add up.
+// parseSoftdep reads modules.softdep; the names it gives may be aliases,
+// which closure resolves.
 func (ix *modIndex) parseSoftdep(r io.Reader) error {
-	return eachLine(r, func(n int, line string) error {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "softdep" {
-			return fmt.Errorf("line %d: want \"softdep MODULE pre: ... post: ...\"", n)
-		}
-		name := normalize(f[1])
-		var to map[string][]string
-		for _, w := range f[2:] {
-			switch w {
-			case "pre:":
-				to = ix.pre
-			case "post:":
-				to = ix.post
-			default:
-				if to != nil {
-					to[name] = append(to[name], w)
-				}
-			}
-		}
-		return nil
-	})
+	s, err := kmod.ReadSoftdep(r)
+	if err != nil {
+		return err
+	}
+	for m, names := range s.Pre {
+		ix.pre[m] = append(ix.pre[m], names...)
+	}
+	for m, names := range s.Post {
+		ix.post[m] = append(ix.post[m], names...)
+	}
+	return nil
 }
 
 func (ix *modIndex) parseAlias(r io.Reader) error {
-	return eachLine(r, func(n int, line string) error {
+	return kmod.Lines(r, func(n int, line string) error {
 		f := strings.Fields(line)
 		if len(f) != 3 || f[0] != "alias" {
 			return fmt.Errorf("line %d: want \"alias PATTERN MODULE\"", n)
 		}
-		ix.aliases = append(ix.aliases, modAlias{f[1], normalize(f[2])})
+		ix.aliases = append(ix.aliases, modAlias{f[1], kmod.Normalize(f[2])})
 		return nil
 	})
 }
 
 func (ix *modIndex) parseBuiltin(r io.Reader) error {
-	return eachLine(r, func(_ int, line string) error {
-		ix.builtin[modName(line)] = true
+	return kmod.Lines(r, func(_ int, line string) error {
+		ix.builtin[kmod.Name(line)] = true
 		return nil
 	})
 }
@@ -178,8 +133,8 @@ func (ix *modIndex) parseBuiltinModinfo(r io.Reader) error {
 			continue
 		}
 		if alias, ok := strings.CutPrefix(kv, "alias="); ok {
-			ix.builtin[normalize(mod)] = true
-			ix.aliases = append(ix.aliases, modAlias{alias, normalize(mod)})
+			ix.builtin[kmod.Normalize(mod)] = true
+			ix.aliases = append(ix.aliases, modAlias{alias, kmod.Normalize(mod)})
 		}
 	}
 	return nil
@@ -189,7 +144,7 @@ func (ix *modIndex) parseBuiltinModinfo(r io.Reader) error {
 // would load them: the module itself, or every module with a matching
 // alias. builtin says name is (or is provided by) built-in code.
 func (ix *modIndex) resolve(name string) (mods []string, builtin bool) {
-	n := normalize(name)
+	n := kmod.Normalize(name)
 	if _, ok := ix.path[n]; ok {
 		return []string{n}, false
 	}
@@ -197,7 +152,7 @@ func (ix *modIndex) resolve(name string) (mods []string, builtin bool) {
 		return nil, true
 	}
 	for _, a := range ix.aliases {
-		if ok, _ := path.Match(normalize(a.pattern), n); !ok {
+		if ok, _ := path.Match(kmod.Normalize(a.pattern), n); !ok {
 			continue
 		}
 		switch _, loadable := ix.path[a.module]; {
