@@ -21,11 +21,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/internal/benchrig"
 	"github.com/a3s-box/a3s-box/runtime/image"
 	"github.com/a3s-box/a3s-box/runtime/image/imagetest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -38,13 +38,12 @@ func main() {
 	layers := flag.Int("layers", 24, "layers in the image")
 	layerMiB := flag.Int("layer-mib", 9, "MiB of file data per layer")
 	flag.Parse()
-	if err := bench(*dir, *runs, *layers, *layerMiB); err != nil {
-		fmt.Fprintln(os.Stderr, "imagebench:", err)
-		os.Exit(1)
-	}
+	benchrig.Main("imagebench", *dir, func(ctx context.Context, rig *benchrig.Rig) error {
+		return bench(ctx, rig, *runs, *layers, *layerMiB)
+	})
 }
 
-func bench(dir string, runs, nLayers, layerMiB int) error {
+func bench(ctx context.Context, rig *benchrig.Rig, runs, nLayers, layerMiB int) error {
 	for _, tool := range []string{"skopeo", "mkfs.ext4", "tar"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is missing: run `make deps`", tool)
@@ -54,30 +53,23 @@ func bench(dir string, runs, nLayers, layerMiB int) error {
 	if err != nil {
 		return err
 	}
-	addr, stop, err := imagetest.Serve(map[string]v1.Image{"bench/big:1": img})
+	ref, err := rig.Serve("bench/big:1", img)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	ref := addr + "/bench/big:1"
 	fmt.Printf("image %s: %d layers, %d MiB compressed\n", ref, nLayers, total>>20)
 
-	work, err := os.MkdirTemp("", "a3s-imagebench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	var a3sTimes, toolTimes, againTimes []time.Duration
+	var a3sTimes, toolTimes, againTimes benchrig.Samples
 	for i := range runs { // interleaved, so load drifts hit both alike
-		root := filepath.Join(work, fmt.Sprintf("a3s-%d", i))
-		d, again, err := a3sPullRootfs(dir, root, ref)
+		root := filepath.Join(rig.Work, fmt.Sprintf("a3s-%d", i))
+		d, again, err := a3sPullRootfs(ctx, rig.At(root), ref)
 		if err != nil {
 			return err
 		}
 		a3sTimes, againTimes = append(a3sTimes, d), append(againTimes, again)
 		os.RemoveAll(root)
 
-		tools := filepath.Join(work, fmt.Sprintf("tools-%d", i))
+		tools := filepath.Join(rig.Work, fmt.Sprintf("tools-%d", i))
 		d, err = skopeoMkfs(tools, ref)
 		if err != nil {
 			return err
@@ -85,35 +77,25 @@ func bench(dir string, runs, nLayers, layerMiB int) error {
 		toolTimes = append(toolTimes, d)
 		os.RemoveAll(tools)
 	}
-	ma, mt := median(a3sTimes), median(toolTimes)
+	ma, mt := a3sTimes.Median(), toolTimes.Median()
 	fmt.Printf("a3s-box pull + rootfs                    median %7.3fs  %v\n", ma.Seconds(), a3sTimes)
 	fmt.Printf("skopeo copy + tar -x + mkfs.ext4 -d      median %7.3fs  %v\n", mt.Seconds(), toolTimes)
 	fmt.Printf("ratio %.2f (aim: at most 1.00)\n", ma.Seconds()/mt.Seconds())
-	fmt.Printf("second a3s-box pull (no layer fetched)   median %7.3fs  %v (aim: under 1s)\n", median(againTimes).Seconds(), againTimes)
+	fmt.Printf("second a3s-box pull (no layer fetched)   median %7.3fs  %v (aim: under 1s)\n", againTimes.Median().Seconds(), againTimes)
 	return nil
 }
 
 // a3sPullRootfs pulls with the built binary, builds the rootfs through the
 // store (what `run` does before it boots), then pulls again.
-func a3sPullRootfs(dir, root, ref string) (first, again time.Duration, err error) {
-	pull := func() (string, error) {
-		cmd := exec.Command(filepath.Join(dir, "a3s-box"), "pull", ref)
-		cmd.Env = append(os.Environ(), "A3S_BOX_ROOT="+root)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("a3s-box pull: %v: %s", err, out)
-		}
-		return string(out), nil
-	}
+func a3sPullRootfs(ctx context.Context, a3s *benchrig.CLI, ref string) (first, again time.Duration, err error) {
 	start := time.Now()
-	if _, err := pull(); err != nil {
+	if _, err := a3s.Run(ctx, "pull", ref); err != nil {
 		return 0, 0, err
 	}
-	s, err := image.Open(filepath.Join(root, "images"))
+	s, err := image.Open(filepath.Join(a3s.Root, "images"))
 	if err != nil {
 		return 0, 0, err
 	}
-	ctx := context.Background()
 	img, err := s.Get(ctx, ref)
 	if err != nil {
 		return 0, 0, err
@@ -123,7 +105,7 @@ func a3sPullRootfs(dir, root, ref string) (first, again time.Duration, err error
 	}
 	first = time.Since(start)
 	start = time.Now()
-	out, err := pull()
+	out, err := a3s.Run(ctx, "pull", ref)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -262,10 +244,4 @@ func writeEntry(tw *tar.Writer, name string, data []byte) error {
 	}
 	_, err := tw.Write(data)
 	return err
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }

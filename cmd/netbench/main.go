@@ -10,7 +10,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/json"
 	"errors"
@@ -19,40 +19,31 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/internal/benchrig"
 	"github.com/a3s-box/a3s-box/runtime/image/imagetest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
+// subcommands run in the boxes, at both ends of every transfer.
+var subcommands = map[string]func(args []string) error{"sink": sink, "send": sendCmd, "udp-echo": udpEcho}
+
 func main() {
 	if len(os.Args) > 1 {
-		var err error
-		switch os.Args[1] {
-		case "sink":
-			err = sink(os.Args[2:])
-		case "send":
-			err = sendCmd(os.Args[2:])
-		case "udp-echo":
-			err = udpEcho(os.Args[2:])
-		default:
-			err = bench(os.Args[1:])
+		if sub, ok := subcommands[os.Args[1]]; ok {
+			benchrig.Exit("netbench", sub(os.Args[2:]))
+			return
 		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "netbench:", err)
-			os.Exit(1)
-		}
-		return
 	}
-	if err := bench(nil); err != nil {
-		fmt.Fprintln(os.Stderr, "netbench:", err)
-		os.Exit(1)
-	}
+	fs := flag.NewFlagSet("netbench", flag.ContinueOnError)
+	dir := fs.String("dir", "out", "directory holding a3s-box and the guest files")
+	runs := fs.Int("runs", 3, "transfers per path; the median is shown")
+	size := fs.Int64("mib", 64, "MiB per transfer")
+	benchrig.Exit("netbench", fs.Parse(os.Args[1:]))
+	benchrig.Main("netbench", *dir, func(ctx context.Context, rig *benchrig.Rig) error { return bench(ctx, rig, *runs, *size) })
 }
 
 // sink PORT: accepts connections for ever; reads each to its end, then
@@ -187,14 +178,7 @@ func static(path string) error {
 	return nil
 }
 
-func bench(args []string) error {
-	fs := flag.NewFlagSet("netbench", flag.ContinueOnError)
-	dir := fs.String("dir", "out", "directory holding a3s-box and the guest files")
-	runs := fs.Int("runs", 3, "transfers per path; the median is shown")
-	size := fs.Int64("mib", 64, "MiB per transfer")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func bench(ctx context.Context, rig *benchrig.Rig, runs int, size int64) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -210,31 +194,11 @@ func bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	addr, stop, err := imagetest.Serve(map[string]v1.Image{"test/netbench:1": img})
+	ref, err := rig.Serve("test/netbench:1", img)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	ref := addr + "/test/netbench:1"
-	root, err := os.MkdirTemp("", "a3s-netbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(root)
-	a3s := func(args ...string) (string, error) {
-		cmd := exec.Command(filepath.Join(*dir, "a3s-box"), args...)
-		cmd.Env = append(os.Environ(), "A3S_BOX_ROOT="+root, "A3S_BOX_ACCEL=tcg")
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("a3s-box %s: %v: %s", strings.Join(args, " "), err, errb.String())
-		}
-		return strings.TrimSpace(out.String()), nil
-	}
-	defer func() {
-		a3s("rm", "-f", "nb-server", "nb-client")
-		a3s("network", "rm", "netbench")
-	}()
+	a3s := func(args ...string) (string, error) { return rig.Run(ctx, args...) }
 	if _, err := a3s("network", "create", "netbench"); err != nil {
 		return err
 	}
@@ -252,7 +216,7 @@ func bench(args []string) error {
 	if err != nil {
 		return err
 	}
-	n := *size << 20
+	n := size << 20
 	// The sink is up once a small transfer goes through.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -287,18 +251,18 @@ func bench(args []string) error {
 		// The same without the port proxy: what the proxy costs.
 		{"host to box, its address", func() (result, error) { return send(net.JoinHostPort(boxIP, "5001"), n) }},
 	}
-	fmt.Printf("TCP throughput, %d MiB per transfer, median of %d (accel %s)\n", *size, *runs, "tcg")
+	fmt.Printf("TCP throughput, %d MiB per transfer, median of %d (accel %s)\n", size, runs, "tcg")
 	var loopback float64
 	for i, p := range paths {
 		var mbps []float64
-		for j := 0; j < *runs; j++ {
+		for j := 0; j < runs; j++ {
 			r, err := p.run()
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.name, err)
 			}
 			mbps = append(mbps, r.mbps())
 		}
-		m := median(mbps)
+		m := benchrig.Median(mbps)
 		if i == 0 {
 			loopback = m
 			fmt.Printf("  %-30s %9.1f MB/s\n", p.name, m)
@@ -307,10 +271,4 @@ func bench(args []string) error {
 		fmt.Printf("  %-30s %9.1f MB/s  (%.4f of loopback)\n", p.name, m, m/loopback)
 	}
 	return nil
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return s[len(s)/2]
 }

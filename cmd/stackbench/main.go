@@ -11,17 +11,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/internal/benchrig"
 	"github.com/a3s-box/a3s-box/reconcile"
 	a3s "github.com/a3s-box/a3s-box/runtime"
-	"github.com/a3s-box/a3s-box/runtime/image/imagetest"
 	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -31,37 +29,29 @@ func main() {
 	runs := flag.Int("runs", 5, "samples of the watch latency")
 	boxes := flag.Int("boxes", 10, "boxes in the apply comparison")
 	flag.Parse()
-	if err := bench(*dir, *runs, *boxes); err != nil {
-		fmt.Fprintln(os.Stderr, "stackbench:", err)
-		os.Exit(1)
-	}
+	benchrig.Main("stackbench", *dir, func(ctx context.Context, rig *benchrig.Rig) error { return bench(ctx, rig, *runs, *boxes) })
 }
 
-func bench(dir string, runs, n int) error {
-	if err := noopReconcile(200); err != nil {
+// bench gives each part a state root of its own.
+func bench(ctx context.Context, rig *benchrig.Rig, runs, n int) error {
+	if err := noopReconcile(ctx, filepath.Join(rig.Work, "noop"), 200); err != nil {
 		return err
 	}
-	ref, stop, err := imagetest.ServeBusybox()
+	ref, err := rig.ServeBusybox()
 	if err != nil {
 		return err
 	}
-	defer stop()
-	if err := watchLatency(dir, runs); err != nil {
+	if err := watchLatency(ctx, rig.At(filepath.Join(rig.Work, "watch")), filepath.Join(rig.Work, "watched"), runs); err != nil {
 		return err
 	}
-	return applyVsSequential(dir, ref, n)
+	return applyVsSequential(ctx, rig, ref, n)
 }
 
 // noopReconcile times Observe + Plan over n boxes whose records match
 // their desired state: what every resync of an unchanged stack costs.
-func noopReconcile(n int) error {
-	root, err := os.MkdirTemp("", "a3s-stackbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(root)
+func noopReconcile(ctx context.Context, root string, n int) error {
 	cfg := &a3s.Config{Root: root, Accel: "tcg"}
-	rt, err := a3s.New(context.Background(), cfg)
+	rt, err := a3s.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -88,37 +78,33 @@ func noopReconcile(n int) error {
 			return err
 		}
 	}
-	var samples []time.Duration
-	for i := 0; i < 20; i++ {
-		start := time.Now()
-		obs, err := reconcile.Observe(rt, map[string]bool{"big": true})
-		if err != nil {
+	var samples benchrig.Samples
+	for range 20 {
+		if err := samples.Time(func() error {
+			obs, err := reconcile.Observe(rt, map[string]bool{"big": true})
+			if err != nil {
+				return err
+			}
+			if acts := reconcile.Plan(desired, obs); len(acts) != 0 {
+				return fmt.Errorf("no-op plan has %d actions: %v", len(acts), acts[0])
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
-		if acts := reconcile.Plan(desired, obs); len(acts) != 0 {
-			return fmt.Errorf("no-op plan has %d actions: %v", len(acts), acts[0])
-		}
-		samples = append(samples, time.Since(start))
 	}
-	fmt.Printf("no-op reconcile of %d boxes (observe + plan)   median %8.2f ms   (aim < 50 ms)\n", n, ms(median(samples)))
+	fmt.Printf("no-op reconcile of %d boxes (observe + plan)   median %8.2f ms   (aim < 50 ms)\n", n, benchrig.Ms(samples.Median()))
 	return nil
 }
 
 // watchLatency times a stack file's write to the watcher's first action
 // line. The stack names an image that does not exist, so the action
 // starts and fails without booting anything.
-func watchLatency(dir string, runs int) error {
-	root, err := os.MkdirTemp("", "a3s-stackbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(root)
-	wdir := filepath.Join(root, "watched")
+func watchLatency(ctx context.Context, a3s *benchrig.CLI, wdir string, runs int) error {
 	if err := os.MkdirAll(wdir, 0o755); err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(dir, "a3s-box"), "watch", "--resync", "1h", wdir)
-	cmd.Env = append(os.Environ(), "A3S_BOX_ROOT="+filepath.Join(root, "state"), "A3S_BOX_ACCEL=tcg")
+	cmd := a3s.Command(ctx, "watch", "--resync", "1h", wdir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -138,21 +124,21 @@ func watchLatency(dir string, runs int) error {
 	if err := waitLine(lines, "watching", 10*time.Second); err != nil {
 		return err
 	}
-	var samples []time.Duration
-	for i := 0; i < runs; i++ {
+	var samples benchrig.Samples
+	for i := range runs {
 		name := fmt.Sprintf("lat%d", i)
 		body := fmt.Sprintf("name: %s\nboxes:\n  a:\n    image: 127.0.0.1:1/none/such:%d\n", name, i)
-		start := time.Now()
-		if err := os.WriteFile(filepath.Join(wdir, name+".yaml"), []byte(body), 0o644); err != nil {
+		if err := samples.Time(func() error {
+			if err := os.WriteFile(filepath.Join(wdir, name+".yaml"), []byte(body), 0o644); err != nil {
+				return err
+			}
+			return waitLine(lines, " - "+name+"-a-1: create", 10*time.Second)
+		}); err != nil {
 			return err
 		}
-		if err := waitLine(lines, " - "+name+"-a-1: create", 10*time.Second); err != nil {
-			return err
-		}
-		samples = append(samples, time.Since(start))
 		time.Sleep(300 * time.Millisecond)
 	}
-	fmt.Printf("watch: file write to first action started      median %8.2f ms   (aim < 200 ms; debounce %d ms)\n", ms(median(samples)), 100)
+	fmt.Printf("watch: file write to first action started      median %8.2f ms   (aim < 200 ms; debounce %d ms)\n", benchrig.Ms(samples.Median()), 100)
 	return nil
 }
 
@@ -175,21 +161,8 @@ func waitLine(lines <-chan string, prefix string, timeout time.Duration) error {
 
 // applyVsSequential boots n boxes twice: once as one stack through apply
 // (one wave, in parallel) and once with n `run -d` one after another.
-func applyVsSequential(dir, ref string, n int) error {
-	root, err := os.MkdirTemp("", "a3s-stackbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(root)
-	run := func(args ...string) error {
-		cmd := exec.Command(filepath.Join(dir, "a3s-box"), args...)
-		cmd.Env = append(os.Environ(), "A3S_BOX_ROOT="+root, "A3S_BOX_ACCEL=tcg")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("a3s-box %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
+func applyVsSequential(ctx context.Context, rig *benchrig.Rig, ref string, n int) error {
+	run := func(args ...string) error { _, err := rig.Run(ctx, args...); return err }
 	if err := run("pull", "-q", ref); err != nil {
 		return err
 	}
@@ -198,7 +171,7 @@ func applyVsSequential(dir, ref string, n int) error {
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, "  b%d:\n    image: %s\n    command: [\"sleep\", \"100000\"]\n    mem_limit: 256m\n", i, ref)
 	}
-	file := filepath.Join(root, "ten.yaml")
+	file := filepath.Join(rig.Work, "ten.yaml")
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
@@ -216,20 +189,9 @@ func applyVsSequential(dir, ref string, n int) error {
 			return err
 		}
 	}
-	sequential := time.Since(start)
-	for i := 0; i < n; i++ {
-		_ = run("rm", "-f", fmt.Sprintf("seq%d", i))
-	}
+	sequential := time.Since(start) // Close removes the boxes
 	fmt.Printf("apply of a %d-box stack                        %8.2f s\n", n, parallel.Seconds())
 	fmt.Printf("the same %d boxes booted one after another     %8.2f s\n", n, sequential.Seconds())
 	fmt.Printf("speed-up                                       %8.2fx  (aim >= %d cores' share)\n", sequential.Seconds()/parallel.Seconds(), runtime.NumCPU())
 	return nil
 }
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
