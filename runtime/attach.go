@@ -38,12 +38,15 @@ func (s *supervisor) attach(conn net.Conn, req *supRequest) {
 	if req.Rows > 0 && req.Cols > 0 {
 		s.resize(req.Rows, req.Cols)
 	}
+	// The reply line goes out before the client joins: once it is among
+	// the clients, the box's output frames may be written to conn at any
+	// moment, and one must not come before or inside the reply.
+	reply(conn, &supReply{})
+	conn.SetWriteDeadline(time.Time{})
 	c := &attachClient{conn: conn, w: proto.NewWriter(deadlineWriter{conn})}
 	s.mu.Lock()
 	s.clients[c] = true
 	s.mu.Unlock()
-	reply(conn, &supReply{})
-	conn.SetWriteDeadline(time.Time{})
 	s.attachMu.Do(func() { close(s.attached) })
 	for {
 		f, err := proto.ReadFrame(conn)
