@@ -140,7 +140,7 @@ $(OUT)/initramfs.img: $(OUT)/guestinit $(KERNEL_STAMP) $(MKINITRAMFS_SRC) | $(OU
 
 # ---------------------------------------------------------------- test, demo, bench
 
-.PHONY: test unit e2e demo bench
+.PHONY: test demo bench
 
 # test installs what it needs, builds everything, then runs the unit tests,
 # a short run of every fuzz target and the end-to-end tests, which boot real
@@ -190,9 +190,8 @@ demo: deps build
 # planner alone, then observe + plan of 200 boxes, the watcher's latency
 # and a 10-box apply against 10 boots one after another; TCP throughput
 # box to box on a network and host to box through a published port,
-# beside the host's loopback.
-# and a 10-box apply against 10 boots one after another; `cp` of a 256 MiB
-# file each way against `cat` (FS_RUNS=N), and a copy into a stopped box.
+# beside the host's loopback; `cp` of a 256 MiB file each way against
+# `cat` (FS_RUNS=N), and a copy into a stopped box.
 RUNS ?= 7
 FS_RUNS ?= 5
 IMAGE_RUNS ?= 3

@@ -34,8 +34,8 @@ type resourceHooks struct {
 	pruneVolumes func(ctx context.Context, c *cli, all bool, f *pruneFilters) (deleted []string, freed int64, err error)
 	// pruneNetworks removes the networks no box uses that f selects.
 	pruneNetworks func(ctx context.Context, c *cli, f *pruneFilters) (deleted []string, err error)
-	// removeStack removes what a deleted stack owned besides its boxes:
-	// its networks, and its named volumes when volumes is set.
+	// removeStack removes a deleted stack's named volumes when volumes
+	// is set (delete removes its networks itself).
 	removeStack func(ctx context.Context, c *cli, s *spec.Stack, volumes bool) error
 	// ports lists the ports box b publishes on the host.
 	ports func(b *runtime.Box) []network.Binding
