@@ -161,7 +161,8 @@ FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame:300000x ./guestinit/proto:FuzzDa
                 ./runtime/image:FuzzFlatten:3000x ./runtime/image:FuzzLoad:600x ./runtime/image:FuzzExtract:1000x \
                 ./spec:FuzzParse:20000x ./runtime/network:FuzzResolver:100000x ./runtime:FuzzProcParsers:50000x \
                 ./guestinit:FuzzPut:300x ./guestinit/proto/kmod:FuzzRead:300000x \
-                ./runtime/initramfs:FuzzClosure:200000x ./guestinit:FuzzModuleOrder:200000x
+                ./runtime/initramfs:FuzzClosure:200000x ./guestinit:FuzzModuleOrder:200000x \
+                ./guestinit:FuzzFitUDP:300000x
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do \

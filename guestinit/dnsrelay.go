@@ -88,7 +88,9 @@ func relayUDP(pc net.PacketConn, sess *yamux.Session) {
 		q := append([]byte(nil), buf[:n]...)
 		go func() {
 			if a, err := askHost(sess, q); err == nil && len(a) > 0 {
-				_, _ = pc.WriteTo(a, from)
+				if a = fitUDP(q, a); a != nil {
+					_, _ = pc.WriteTo(a, from)
+				}
 			}
 		}()
 	}
