@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -30,6 +31,31 @@ type Changes struct {
 	CPUs    *float64
 	Memory  *int64
 	Restart *spec.RestartPolicy
+	// Label is set in the box's labels in the same write: the
+	// reconciler's config hash, which covers what the change changes.
+	Label *Label
+}
+
+// Label is one label of a box.
+type Label struct{ Key, Value string }
+
+// Apply makes the changes to box b's settings and names those it
+// changed (a label is no setting).
+func (c *Changes) Apply(b *spec.Box) []string {
+	var changed []string
+	if c.CPUs != nil {
+		b.CPUs = *c.CPUs
+		changed = append(changed, "cpus")
+	}
+	if c.Memory != nil {
+		b.Memory = *c.Memory
+		changed = append(changed, "memory")
+	}
+	if c.Restart != nil {
+		b.Restart = *c.Restart
+		changed = append(changed, "restart")
+	}
+	return changed
 }
 
 // MinMemory is the least memory a box boots with.
@@ -127,21 +153,16 @@ func (r *Runtime) updateRecord(ctx context.Context, id string, c Changes) ([]str
 		return nil, err
 	}
 	rec := *b.BoxRecord
-	var changed []string
-	if c.CPUs != nil {
-		rec.Spec.CPUs = *c.CPUs
-		changed = append(changed, "cpus")
+	if c.Restart != nil && rec.Spec.AutoRemove && !c.Restart.IsZero() {
+		return nil, ErrAutoRemove
 	}
-	if c.Memory != nil {
-		rec.Spec.Memory = *c.Memory
-		changed = append(changed, "memory")
-	}
-	if c.Restart != nil {
-		if rec.Spec.AutoRemove && !c.Restart.IsZero() {
-			return nil, ErrAutoRemove
+	changed := c.Apply(&rec.Spec)
+	if c.Label != nil {
+		rec.Spec.Labels = maps.Clone(rec.Spec.Labels)
+		if rec.Spec.Labels == nil {
+			rec.Spec.Labels = map[string]string{}
 		}
-		rec.Spec.Restart = *c.Restart
-		changed = append(changed, "restart")
+		rec.Spec.Labels[c.Label.Key] = c.Label.Value
 	}
 	if err := statefile.WriteJSON(filepath.Join(r.boxDir(id), "config.json"), &rec); err != nil {
 		return nil, fmt.Errorf("update box %s: %w", b.Name, err)

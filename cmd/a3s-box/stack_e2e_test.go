@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,6 +129,39 @@ func TestApplyStack(t *testing.T) {
 	st := a3s(t, "stacks")
 	if !regexp.MustCompile(`(?m)^st +2 +3 +3 +2/2 running +file `).MatchString(st.stdout) {
 		t.Fatalf("stacks: %q", st.stdout)
+	}
+
+	// update is an edit of the desired state: the stack keeps the new
+	// setting, the box's config hash moves with it (so a reconcile of
+	// the stored state leaves the box be), and the file, which says
+	// otherwise, would recreate it.
+	dbID = field(t, "st-db-1", "{{.Id}}")
+	if r := a3s(t, "update", "--cpus", "1", "--restart", "on-failure:2", "st-db-1"); r.code != 0 {
+		t.Fatalf("update: code %d stderr %q", r.code, r.stderr)
+	}
+	var recs []struct {
+		Stack struct {
+			Boxes map[string]struct {
+				CPUs    float64 `json:"cpus"`
+				Restart string  `json:"restart"`
+			} `json:"boxes"`
+		} `json:"stack"`
+		Boxes map[string]struct{ Hash string } `json:"boxes"`
+	}
+	if err := json.Unmarshal([]byte(a3s(t, "stack", "inspect", "st").stdout), &recs); err != nil || len(recs) != 1 {
+		t.Fatalf("stack inspect: %v", err)
+	}
+	if db := recs[0].Stack.Boxes["db"]; db.CPUs != 1 || db.Restart != "on-failure:2" {
+		t.Errorf("the stack's db after update: %+v", db)
+	}
+	if h := field(t, "st-db-1", `{{index .Config.Labels "a3s-box.config-hash"}}`); h != recs[0].Boxes["db"].Hash {
+		t.Errorf("db's config hash %s, the stack's %s", h, recs[0].Boxes["db"].Hash)
+	}
+	if p := a3s(t, "plan", "-f", file); p.code != 2 || !regexp.MustCompile(`(?m)^recreate +st-db-1 \(config changed\)$`).MatchString(p.stdout) {
+		t.Errorf("plan of the file after update: code %d stdout %q", p.code, p.stdout)
+	}
+	if field(t, "st-db-1", "{{.Id}}") != dbID {
+		t.Error("update recreated the box")
 	}
 	if r := a3s(t, "delete", "-f", file); r.code != 0 {
 		t.Fatalf("delete: %s", r.stderr)
