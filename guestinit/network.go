@@ -20,6 +20,9 @@ import (
 // setup applies Setup: the box's identity, then its interfaces, then the
 // DNS relay, which needs loopback up.
 func (g *guest) setup(s *proto.Setup) error {
+	if s.MountsOnly {
+		return applyMounts(s.Mounts)
+	}
 	if err := applySetup(s); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
@@ -19,9 +20,10 @@ import (
 // supervisor relays a new stream of its guest session to the CLI, as for
 // exec. A stopped box gets a maintenance boot: the CLI takes the box's
 // lock, so no start can race it, boots the box's VM from the same disks
-// with no main process, no network and no setup (nothing of the box
-// changes but what the operation writes), opens its streams directly, and
-// powers it off when done. Either way the guest runs the same code.
+// with no main process, no network and no setup but its volumes and bind
+// mounts (nothing of the box changes but what the operation writes),
+// opens its streams directly, and powers it off when done. Either way the
+// guest runs the same code.
 
 // fsPoll is how often a file system operation looks again for a box whose
 // lock is held by something that does not answer yet.
@@ -103,14 +105,19 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fail(err)
 	}
-	share := r.shareDir(b.ID)
-	if err := makeSpool(share); err != nil {
+	// The box's volumes and bind mounts are mounted as at a start, so
+	// that a copy to or from a path on one reaches the volume; tmpfs
+	// mounts are not, since a stopped box has none (as with Docker, the
+	// box's own directory under one is what a copy reaches).
+	share, mounts, err := r.prepareShare(b.BoxRecord)
+	if err != nil {
 		return fail(err)
 	}
+	mounts = slices.DeleteFunc(mounts, func(m proto.Mount) bool { return m.Type == proto.MountTmpfs })
 	m := &Machine{
 		// The console goes to the run directory: the box's own
 		// console.log keeps its last run's.
-		Dir: dir, Socket: r.socketPath(b.ID), Share: &Share{Dir: share},
+		Dir: dir, Socket: r.socketPath(b.ID), Share: share,
 		Kernel: r.Kernel, Initrd: r.Initrd, Cmdline: KernelCmdline(r.Accel.Name),
 		CPUs: cpus, MemMiB: mem, Accel: r.Accel.Name,
 		Disks: []Disk{
@@ -122,6 +129,14 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 	if err != nil {
 		os.RemoveAll(dir)
 		return fail(err)
+	}
+	if len(mounts) > 0 {
+		if err := g.Setup(ctx, &proto.Setup{MountsOnly: true, Mounts: mounts}); err != nil {
+			vm.Kill()
+			g.Close()
+			os.RemoveAll(dir)
+			return fail(err)
+		}
 	}
 	return &fsSession{
 		spool: r.spoolDir(b.ID),

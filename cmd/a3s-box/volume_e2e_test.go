@@ -307,6 +307,19 @@ func TestVolumeBoxes(t *testing.T) {
 		t.Errorf("vt-b after its supervisor was killed: %s", st)
 	}
 	noHostMounts("after a supervisor was killed")
+
+	// A stopped box's volumes are mounted for its file operations: a copy
+	// to a path on one lands in the volume, a copy from one reads it.
+	ok(t, e2e.root, "cp", filepath.Join(host, "hello"), "vt-b:/shared/copied")
+	if got, err := os.ReadFile(filepath.Join(e2e.root, "volumes", "vt-shared", "_data", "copied")); err != nil || string(got) != "from host\n" {
+		t.Errorf("cp into a stopped box's volume: the volume holds %q %v", got, err)
+	}
+	back := t.TempDir()
+	ok(t, e2e.root, "cp", "vt-b:/shared/a", back)
+	if got, err := os.ReadFile(filepath.Join(back, "a")); err != nil || string(got) != "from-a\n" {
+		t.Errorf("cp from a stopped box's volume: %q %v", got, err)
+	}
+	noHostMounts("after file operations on a stopped box")
 	failsWith(t, a3s(t, "volume", "rm", "vt-shared"), 1, "in use by box vt-b ("+b[:12]+")")
 	ok(t, e2e.root, "rm", "-v", "vt-b")
 

@@ -24,6 +24,10 @@ type Setup struct {
 	// queries by relaying them to the host as DNSQuery streams; empty
 	// for none.
 	DNSRelay string `json:"dnsRelay,omitempty"`
+	// MountsOnly is a maintenance boot's Setup (a file operation on a
+	// stopped box): the volumes and bind mounts of Mounts and nothing
+	// else, so that nothing of the box's own files is written.
+	MountsOnly bool `json:"mountsOnly,omitempty"`
 }
 
 // Interface is one NIC slot of the box, found by its MAC address. A slot
