@@ -127,15 +127,21 @@ func (r *Runtime) bootVM(ctx context.Context, m *Machine, name string, started f
 	attempts := r.bootAttempts()
 	var last error
 	for i := 1; i <= attempts; i++ {
+		slot, err := r.bootSlot(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: wait for a boot slot: %v", ErrBoot, err)
+		}
 		os.Remove(m.Socket)
 		vm, err := r.Driver.Start(ctx, m)
 		if err != nil {
+			slot.Release()
 			return nil, nil, fmt.Errorf("%w: %v", ErrBoot, err)
 		}
 		if started != nil {
 			started(vm)
 		}
 		g, err := r.waitReady(ctx, vm, m)
+		slot.Release()
 		if err == nil {
 			return vm, g, nil
 		}
