@@ -56,6 +56,17 @@ func (r *Runtime) emit(rec *BoxRecord, action string, extra map[string]string) {
 	r.appendEvent(&e)
 }
 
+// emitObject appends an event of an object that is not a box (a volume,
+// a network): Docker's form, the object's ID as the actor.
+func (r *Runtime) emitObject(typ, id, action string, attrs map[string]string) {
+	now := time.Now()
+	r.appendEvent(&Event{
+		Type: typ, Action: action, Scope: "local",
+		Actor: EventActor{ID: id, Attributes: attrs},
+		Time:  now.Unix(), TimeNano: now.UnixNano(),
+	})
+}
+
 // appendEvent writes one event to the log.
 func (r *Runtime) appendEvent(e *Event) {
 	b, err := json.Marshal(e)

@@ -86,6 +86,13 @@ func New(ctx context.Context, cfg *Config) (*Runtime, error) {
 		}
 		return ""
 	}
+	r.Networks.Event = func(n *network.Network, action, boxID string) {
+		attrs := map[string]string{"name": n.Name, "type": network.Driver}
+		if boxID != "" {
+			attrs["container"] = boxID
+		}
+		r.emitObject("network", n.ID, action, attrs)
+	}
 	if err := r.repair(ctx); err != nil {
 		return nil, fmt.Errorf("repair: %w", err)
 	}

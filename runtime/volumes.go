@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/a3s-box/a3s-box/runtime/volume"
 	"github.com/a3s-box/a3s-box/spec"
@@ -132,11 +131,5 @@ func (r *Runtime) PruneVolumes(ctx context.Context, all bool, keep func(*volume.
 
 // emitVolume appends a volume event to the event log, in Docker's shape.
 func (r *Runtime) emitVolume(name, action string) {
-	now := time.Now()
-	e := Event{
-		Type: "volume", Action: action, Scope: "local",
-		Actor: EventActor{ID: name, Attributes: map[string]string{"driver": volume.Driver}},
-		Time:  now.Unix(), TimeNano: now.UnixNano(),
-	}
-	r.appendEvent(&e)
+	r.emitObject("volume", name, action, map[string]string{"driver": volume.Driver})
 }

@@ -185,10 +185,12 @@ func eventFilter(args []string) (func(*runtime.Event) bool, error) {
 			return e.Type == "volume" && e.Actor.ID == v
 		case "image":
 			return a["image"] == v || e.From == v
+		case "network":
+			return e.Type == "network" && (e.Actor.ID == v || a["name"] == v || strings.HasPrefix(e.Actor.ID, v))
 		case "label":
 			return hasLabel(a, v)
 		}
-		return false // network events come with networks
+		return false
 	}
 	return func(e *runtime.Event) bool { return matchFilters(by, e, one) }, nil
 }

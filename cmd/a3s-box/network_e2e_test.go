@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -389,6 +390,30 @@ func TestNetworks(t *testing.T) {
 
 	must("rm", "-f", "web", "cli", "other", "jail")
 	must("network", "rm", "front", "back", "jail")
+
+	// Each change of a network is an event, in Docker's form.
+	jailID := "" // removed by now: find it in its events
+	events := must("events", "--since", "1h", "--until", "0s", "--filter", "type=network", "--filter", "network=front",
+		"--format", "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{index .Actor.Attributes \"container\"}}")
+	var actions []string
+	for _, l := range strings.Split(strings.TrimSpace(events), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 || f[1] != "front" || f[2] != "bridge" {
+			t.Fatalf("network event %q", l)
+		}
+		actions = append(actions, f[0])
+		if f[0] == "disconnect" && jailID == "" && len(f) == 4 {
+			jailID = f[3]
+		}
+	}
+	// create; web and cli connect; jail connects and disconnects; web,
+	// cli leave with rm; destroy.
+	if want := []string{"create", "connect", "connect", "connect", "disconnect", "disconnect", "disconnect", "destroy"}; !slices.Equal(actions, want) {
+		t.Errorf("front's events %q, want %q:\n%s", actions, want, events)
+	}
+	if len(jailID) != 64 {
+		t.Errorf("a disconnect event names no box: %q", jailID)
+	}
 	if got := hostState(t); got != before {
 		t.Errorf("left on the host:\n%s\nbefore the test:\n%s", got, before)
 	}

@@ -46,6 +46,16 @@ type Store struct {
 	// BoxName names a box in messages (a network in use names its
 	// boxes); nil shows short IDs.
 	BoxName func(id string) string
+	// Event hears of each change once it is made: create, destroy, and
+	// connect and disconnect with the box's ID; nil hears nothing.
+	Event func(n *Network, action, boxID string)
+}
+
+// emit tells Event of a change.
+func (s *Store) emit(n *Network, action, boxID string) {
+	if s.Event != nil && n != nil {
+		s.Event(n, action, boxID)
+	}
 }
 
 // Open returns the store of the a3s-box root directory root.
@@ -173,7 +183,11 @@ func (s *Store) Create(ctx context.Context, c Config) (*Network, error) {
 	case DefaultName, NoneName, HostName:
 		return nil, fmt.Errorf("%w: %s is a pre-defined network", ErrExists, c.Name)
 	}
-	return s.create(ctx, c, false)
+	n, err := s.create(ctx, c, false)
+	if err == nil {
+		s.emit(n, "create", "")
+	}
+	return n, err
 }
 
 // Default returns the default network, making it on first use.
@@ -307,6 +321,9 @@ func (s *Store) Remove(ctx context.Context, ref string) (*Network, error) {
 		out = n
 		return s.removeLocked(n, nets)
 	})
+	if err == nil {
+		s.emit(out, "destroy", "")
+	}
 	return out, err
 }
 
@@ -328,6 +345,7 @@ func (s *Store) removeLocked(n *Network, nets []*Network) error {
 // except the default one, and returns their names.
 func (s *Store) Prune(ctx context.Context, keep func(*Network) bool) ([]string, error) {
 	var names []string
+	var removed []*Network
 	err := s.locked(ctx, false, func() error {
 		nets, err := s.List()
 		if err != nil {
@@ -342,9 +360,13 @@ func (s *Store) Prune(ctx context.Context, keep func(*Network) bool) ([]string, 
 			}
 			nets = slices.DeleteFunc(nets, func(o *Network) bool { return o.ID == n.ID })
 			names = append(names, n.Name)
+			removed = append(removed, n)
 		}
 		return nil
 	})
+	for _, n := range removed {
+		s.emit(n, "destroy", "")
+	}
 	return names, err
 }
 
@@ -408,6 +430,9 @@ func (s *Store) Attach(ctx context.Context, boxID string, atts []Attachment) ([]
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, m := range out {
+		s.emit(m.Network, "connect", boxID)
 	}
 	return out, nil
 }
@@ -481,6 +506,9 @@ func (s *Store) Connect(ctx context.Context, boxID string, a Attachment) (Member
 		out = Membership{n, e}
 		return nil
 	})
+	if err == nil {
+		s.emit(out.Network, "connect", boxID)
+	}
 	return out, err
 }
 
@@ -500,6 +528,9 @@ func (s *Store) Disconnect(ctx context.Context, ref, boxID string) (Membership, 
 		out = Membership{n, e}
 		return s.write(n)
 	})
+	if err == nil {
+		s.emit(out.Network, "disconnect", boxID)
+	}
 	return out, err
 }
 
@@ -509,7 +540,8 @@ func (s *Store) Release(ctx context.Context, boxID string) error {
 	if err != nil || !slices.ContainsFunc(nets, func(n *Network) bool { return n.Endpoints[boxID] != nil }) {
 		return err
 	}
-	return s.locked(ctx, false, func() error {
+	var left []*Network
+	err = s.locked(ctx, false, func() error {
 		nets, err := s.List()
 		if err != nil {
 			return err
@@ -520,10 +552,15 @@ func (s *Store) Release(ctx context.Context, boxID string) error {
 				if err := s.write(n); err != nil {
 					return err
 				}
+				left = append(left, n)
 			}
 		}
 		return nil
 	})
+	for _, n := range left {
+		s.emit(n, "disconnect", boxID)
+	}
+	return err
 }
 
 // Memberships lists the networks box is on, by slot.
@@ -709,6 +746,9 @@ func (s *Store) Restore(ctx context.Context, m Membership) (Membership, error) {
 		m.Network = n
 		return s.write(n)
 	})
+	if err == nil {
+		s.emit(m.Network, "connect", m.Endpoint.BoxID)
+	}
 	return m, err
 }
 
