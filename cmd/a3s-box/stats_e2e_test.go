@@ -239,6 +239,15 @@ func TestTopStatsUpdate(t *testing.T) {
 	if rs := ra["spec"].(map[string]any); rs["restart"] != "always" {
 		t.Fatalf("restart policy %v after update --restart always", rs["restart"])
 	}
+	// The box is its implicit stack's: its config hash moves with the
+	// restart policy (update edits the desired state), nothing else.
+	const hashLabel = "a3s-box.config-hash"
+	la, lb := ra["spec"].(map[string]any)["labels"].(map[string]any), rb["spec"].(map[string]any)["labels"].(map[string]any)
+	if la[hashLabel] == lb[hashLabel] {
+		t.Errorf("the box's config hash %v did not move with update --restart", la[hashLabel])
+	}
+	delete(la, hashLabel)
+	delete(lb, hashLabel)
 	delete(ra["spec"].(map[string]any), "restart")
 	delete(rb["spec"].(map[string]any), "restart")
 	b1, _ := json.Marshal(rb)
