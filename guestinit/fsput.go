@@ -417,6 +417,9 @@ func (x *extractor) file(pfd int, dir, name string, hdr *tar.Header, body io.Rea
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	if direct {
+		// One allocation of the whole file, rather than one per direct
+		// write; a file system without fallocate allocates as it goes.
+		_ = unix.Fallocate(fd, 0, 0, hdr.Size)
 		err = x.writeDirect(fd, body)
 	} else {
 		if x.buf == nil {
