@@ -279,6 +279,18 @@ func TestBoxFiles(t *testing.T) {
 		if got := ok(t, e2e.root, "image", "inspect", "-f", "{{.Author}}|{{.Comment}}|{{.Config.Env}}", ref); got != "tester|from fs-box|[FOO=bar PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin]\n" {
 			t.Fatalf("committed config %q", got)
 		}
+		// The committed image is an image like any other: it pushes, and
+		// pulls back as the same image.
+		registry, _, _ := strings.Cut(e2e.image, "/")
+		pushed := registry + "/fs-e2e/committed:1"
+		t.Cleanup(func() { a3s(t, "rmi", "-f", pushed) })
+		ok(t, e2e.root, "tag", ref, pushed)
+		ok(t, e2e.root, "push", pushed)
+		ok(t, e2e.root, "rmi", pushed)
+		ok(t, e2e.root, "pull", "-q", pushed)
+		if got, want := ok(t, e2e.root, "image", "inspect", "-f", "{{.Id}}", pushed), id+"\n"; got != want {
+			t.Fatalf("the pushed commit pulled back as %q, want %q", got, want)
+		}
 	})
 
 	// A stopped box: cp in, diff, and export | import, each through a
