@@ -29,13 +29,9 @@ func attachVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	rt, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
-	}
-	b, err := rt.Lookup(fs.Arg(0))
-	if err != nil {
-		return boxError(fs.Arg(0), err)
 	}
 	if !b.State.Running() {
 		return fmt.Errorf("you cannot attach to a stopped box %s, start it first", b.Name)

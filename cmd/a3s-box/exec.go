@@ -56,13 +56,9 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	if *workdir != "" && (*workdir)[0] != '/' {
 		return fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", *workdir)
 	}
-	rt, err := c.runtime(ctx)
+	rt, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
-	}
-	b, err := rt.Lookup(fs.Arg(0))
-	if err != nil {
-		return boxError(fs.Arg(0), err)
 	}
 	// The process runs in the main process's environment, user and
 	// directory unless told otherwise, as Docker's exec does.

@@ -113,13 +113,9 @@ func startVerb(ctx context.Context, c *cli, args []string) error {
 		return errors.New("you cannot start and attach multiple boxes at once")
 	}
 	if *attach || *interactive {
-		rt, err := c.runtime(ctx)
+		rt, b, err := c.oneBox(ctx, fs.Arg(0))
 		if err != nil {
 			return err
-		}
-		b, err := rt.Lookup(fs.Arg(0))
-		if err != nil {
-			return boxError(fs.Arg(0), err)
 		}
 		sigs := make(chan os.Signal, 8)
 		signal.Notify(sigs, proxied...)

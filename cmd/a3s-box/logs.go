@@ -37,13 +37,9 @@ func logsVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	rt, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
-	}
-	b, err := rt.Lookup(fs.Arg(0))
-	if err != nil {
-		return boxError(fs.Arg(0), err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

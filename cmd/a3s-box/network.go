@@ -444,13 +444,9 @@ func networkConnectVerb(ctx context.Context, c *cli, args []string) error {
 	if err := exactArgs(fs, "network connect", 2); err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	rt, b, err := c.oneBox(ctx, fs.Arg(1))
 	if err != nil {
 		return err
-	}
-	b, err := rt.Lookup(fs.Arg(1))
-	if err != nil {
-		return boxError(fs.Arg(1), err)
 	}
 	_, err = rt.Connect(ctx, b, network.Attachment{Network: fs.Arg(0), Aliases: *aliases, IP: *ip})
 	return err

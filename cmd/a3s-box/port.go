@@ -27,13 +27,9 @@ func portVerb(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 2 {
 		return fmt.Errorf("'a3s-box port' takes at most 2 arguments.\nSee 'a3s-box port --help'")
 	}
-	rt, err := c.runtime(ctx)
+	_, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
-	}
-	b, err := rt.Lookup(fs.Arg(0))
-	if err != nil {
-		return boxError(fs.Arg(0), err)
 	}
 	ports := sortedBindings(boxBindings(b))
 	if fs.NArg() == 2 {

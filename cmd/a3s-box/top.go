@@ -27,14 +27,10 @@ func topVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("top: %w", err)
 	}
-	rt, err := c.runtime(ctx)
+	ref := fs.Arg(0)
+	rt, b, err := c.oneBox(ctx, ref)
 	if err != nil {
 		return err
-	}
-	ref := fs.Arg(0)
-	b, err := rt.Lookup(ref)
-	if err != nil {
-		return boxError(ref, err)
 	}
 	if !b.State.Running() {
 		return fmt.Errorf("box %s is not running", ref)
