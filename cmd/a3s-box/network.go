@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -412,13 +411,8 @@ func networkPruneVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !*force {
-		fmt.Fprint(c.stdout, "WARNING! This will remove all custom networks not used by at least one box.\nAre you sure you want to continue? [y/N] ")
-		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-			fmt.Fprintln(c.stdout)
-			return nil
-		}
+	if !*force && !c.confirm("WARNING! This will remove all custom networks not used by at least one box.") {
+		return nil
 	}
 	names, err := pruneNetworks(ctx, c, f)
 	if err != nil {
