@@ -12,9 +12,8 @@ import (
 // pfKthread is the kernel's PF_KTHREAD flag in /proc/PID/stat.
 const pfKthread = 0x00200000
 
-// freezeBox stops every process of the box with SIGSTOP, for commit
-// --pause: pausing the VM itself (QMP stop) would stop guestinit too, and
-// nothing could then read the layer. Processes already stopped are left
+// freezeBox stops every process of the box with SIGSTOP: freeze's way in
+// a guest without the box's cgroup (see cgroup.go). Processes already stopped are left
 // alone, so thaw resumes exactly those freezeBox stopped. New processes
 // forked meanwhile are caught by repeating the sweep until one stops
 // nothing more.

@@ -187,7 +187,10 @@ func fsLayer(st net.Conn, pause bool, spool string) error {
 	}
 	defer upper.Close()
 	if pause {
-		thaw := freezeBox()
+		thaw, err := freeze()
+		if err != nil {
+			return err
+		}
 		defer thaw()
 	}
 	return sendTar(st, &proto.FSInfo{Name: ".", Dir: true}, spool, func(a *tarfs.Archiver) error {

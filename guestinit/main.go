@@ -46,6 +46,9 @@ func boot() error {
 	if err := loadModules("/lib/modules/" + release); err != nil {
 		return fmt.Errorf("load modules: %w", err)
 	}
+	if err := setupCgroup(); err != nil {
+		logf("%v: a pause stops the box's processes with SIGSTOP instead", err)
+	}
 	if err := assembleRoot(); err != nil {
 		return err
 	}

@@ -225,6 +225,9 @@ func prepare(ex *proto.Exec) (string, *os.ProcAttr, error) {
 		Sys: &syscall.SysProcAttr{
 			Setsid:     true,
 			Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups},
+			// Into the box's cgroup, which pause freezes.
+			UseCgroupFD: boxCgroup >= 0,
+			CgroupFD:    boxCgroup,
 		},
 	}
 	return path, attr, nil

@@ -72,6 +72,8 @@ func serve() error {
 				reply(ctl, f, g.setup)
 			case proto.TypeNetwork:
 				replyNetwork(ctl, f)
+			case proto.TypeFreeze:
+				replyFreeze(ctl, f)
 			case proto.TypeShutdown:
 				stopAll()
 				return nil

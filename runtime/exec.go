@@ -25,14 +25,28 @@ func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio Proce
 	return startProcess(ctx, conn, ex, pio)
 }
 
-// relayExec joins a client to a new stream of the guest session. A
-// paused guest answers nothing, so it is refused, naming what the client
-// wanted.
-func (s *supervisor) relayExec(conn net.Conn, what string) {
+// relayExec joins a client to a new stream of the guest session. On a
+// paused box, what whilePaused allows (its files, its processes) runs
+// with the vCPUs let go for that time, the box's processes still frozen;
+// an exec is refused, as Docker does, naming what the client wanted.
+func (s *supervisor) relayExec(conn net.Conn, what string, whilePaused bool) {
 	s.mu.Lock()
-	g, running := s.guest, s.proc != nil && s.st.Status == StatusRunning
 	paused := s.st.Status == StatusPaused
+	g, running := s.guest, s.proc != nil && (s.st.Status == StatusRunning || paused && whilePaused)
+	var release func()
+	var err error
+	if g != nil && running && paused {
+		release, err = s.holdVM()
+	}
 	s.mu.Unlock()
+	if err != nil {
+		reply(conn, &supReply{Error: fmt.Sprintf("box %s is paused and its VM would not resume for %s: %v", s.rec.Name, what, err)})
+		conn.Close()
+		return
+	}
+	if release != nil {
+		defer release()
+	}
 	if g == nil || !running {
 		msg := fmt.Sprintf("box %s is not running", s.rec.Name)
 		if paused {

@@ -96,6 +96,14 @@ func (g *Guest) Setup(ctx context.Context, s *proto.Setup) error {
 	return nil
 }
 
+// Freeze freezes or thaws the box's processes in the guest.
+func (g *Guest) Freeze(ctx context.Context, frozen bool) error {
+	if err := g.request(ctx, &proto.Freeze{Frozen: frozen}); err != nil {
+		return fmt.Errorf("guest freeze: %w", err)
+	}
+	return nil
+}
+
 // Shutdown asks the guest to power off. It does not wait: the VMM's exit
 // is the answer.
 func (g *Guest) Shutdown() error {

@@ -68,6 +68,9 @@ type supervisor struct {
 	rows      uint16 // the latest attached terminal's size
 	cols      uint16
 	waiters   []chan int
+	// vmHolds counts the file and process reads running on the guest of
+	// a paused box, whose vCPUs run only while there are some.
+	vmHolds int
 }
 
 // Supervise runs box id until it is stopped and its restart policy is done
@@ -480,13 +483,13 @@ func (s *supervisor) handle(conn net.Conn) {
 		s.attach(conn, &req)
 		return
 	case "exec":
-		s.relayExec(conn, "exec")
+		s.relayExec(conn, "exec", false)
 		return
 	case "fs":
-		s.relayExec(conn, "reading or writing its files")
+		s.relayExec(conn, "reading or writing its files", true)
 		return
 	case "proc":
-		s.relayExec(conn, "reading its processes")
+		s.relayExec(conn, "reading its processes", true)
 		return
 	case "update":
 		reply(conn, &supReply{Notes: s.update(req.Changed)})
@@ -622,32 +625,79 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 	return p.Signal(sig)
 }
 
-// pause freezes every vCPU of the VM through the VMM's monitor, so
-// nothing in the box runs, not just its main process.
+// pause freezes the box: first its processes, in the guest (the guest's
+// cgroup freezer, which none of them can see, while guestinit goes on
+// answering), then every vCPU of the VM through the VMM's monitor, so a
+// paused box takes no CPU. Unpause does the reverse. Reading or writing a
+// paused box's files (or listing its processes) lets the vCPUs run for
+// that time alone (holdVM): the box's processes stay frozen.
 func (s *supervisor) pause(freeze bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case s.vm == nil || s.proc == nil:
+	case s.vm == nil || s.proc == nil || s.guest == nil:
 		return fmt.Errorf("box %s is not running", s.rec.Name)
 	case freeze && s.st.Status == StatusPaused:
 		return fmt.Errorf("box %s is already paused", s.rec.Name)
 	case !freeze && s.st.Status != StatusPaused:
 		return fmt.Errorf("box %s is not paused", s.rec.Name)
 	}
-	cmd, status, action := "stop", StatusPaused, "pause"
+	status, action := StatusPaused, "pause"
 	if !freeze {
-		cmd, status, action = "cont", StatusRunning, "unpause"
+		status, action = StatusRunning, "unpause"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), cmd); err != nil {
-		return fmt.Errorf("%s box %s: %w", action, s.rec.Name, err)
+	fail := func(err error) error { return fmt.Errorf("%s box %s: %w", action, s.rec.Name, err) }
+	if freeze {
+		if err := s.guest.Freeze(ctx, true); err != nil {
+			return fail(err)
+		}
+		if s.vmHolds == 0 {
+			if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "stop"); err != nil {
+				_ = s.guest.Freeze(ctx, false)
+				return fail(err)
+			}
+		}
+	} else {
+		if s.vmHolds == 0 {
+			if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "cont"); err != nil {
+				return fail(err)
+			}
+		}
+		if err := s.guest.Freeze(ctx, false); err != nil {
+			return fail(err)
+		}
 	}
 	s.st.Status = status
 	_ = s.r.saveState(s.rec.ID, s.st)
 	s.r.emit(s.rec, action, nil)
 	return nil
+}
+
+// holdVM lets a paused box's vCPUs run until release is called; the
+// caller holds s.mu.
+func (s *supervisor) holdVM() (release func(), err error) {
+	if s.vmHolds == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "cont"); err != nil {
+			return nil, err
+		}
+	}
+	s.vmHolds++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.vmHolds--; s.vmHolds > 0 || s.st.Status != StatusPaused || s.vm == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "stop"); err != nil {
+			fmt.Fprintf(os.Stderr, "box %s: stop the paused VM again: %v\n", s.rec.Name, err)
+		}
+	}, nil
 }
 
 // stopSignal is the box's effective stop signal.

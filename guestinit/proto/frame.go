@@ -40,6 +40,8 @@ const (
 	TypeFSInfo
 	TypeData
 	TypeDataEnd
+	// TypeFreeze carries a Freeze message on the control stream.
+	TypeFreeze
 	typeEnd // one past the last valid type
 )
 
@@ -51,7 +53,7 @@ var typeNames = [...]string{
 	TypeResize: "resize", TypeProcRequest: "proc-request", TypeProcData: "proc-data",
 	TypeNetwork: "network", TypeDNSQuery: "dns-query", TypeDNSReply: "dns-reply",
 	TypeFSRequest: "fs-request", TypeFSInfo: "fs-info",
-	TypeData: "data", TypeDataEnd: "data-end",
+	TypeData: "data", TypeDataEnd: "data-end", TypeFreeze: "freeze",
 }
 
 func (t Type) String() string {
@@ -154,6 +156,8 @@ func messageType(m any) (Type, error) {
 		return TypeFSRequest, nil
 	case *FSInfo:
 		return TypeFSInfo, nil
+	case *Freeze:
+		return TypeFreeze, nil
 	}
 	return 0, fmt.Errorf("%T is not a protocol message", m)
 }

@@ -30,6 +30,13 @@ type Setup struct {
 	MountsOnly bool `json:"mountsOnly,omitempty"`
 }
 
+// Freeze freezes (Frozen) or thaws every process of the box, as pause
+// and unpause do; the guest answers Ack once it is so, or Error.
+// guestinit itself goes on answering while the box is frozen.
+type Freeze struct {
+	Frozen bool `json:"frozen"`
+}
+
 // Interface is one NIC slot of the box, found by its MAC address. A slot
 // with no Address carries no network: down, without addresses.
 type Interface struct {
