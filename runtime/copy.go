@@ -21,6 +21,39 @@ import (
 type CopyOptions struct {
 	Follow bool // -L: follow a symbolic link at the end of SRC
 	Owners bool // -a: keep owners; otherwise the receiving side's user owns the copy
+	// Progress hears of the bytes of the copy's tar as they move, for a
+	// progress line; nil hears nothing.
+	Progress func(n int64)
+}
+
+// counted passes what moves through w to o.Progress.
+func (o CopyOptions) counted(w io.Writer) io.Writer {
+	if o.Progress == nil {
+		return w
+	}
+	return progressWriter{w, o.Progress}
+}
+
+type progressWriter struct {
+	w  io.Writer
+	fn func(int64)
+}
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.fn(int64(n))
+	return n, err
+}
+
+type progressReader struct {
+	r  io.Reader
+	fn func(int64)
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.fn(int64(n))
+	return n, err
 }
 
 // dotPath tells a path that ends in "/." (cp SRC/.: a directory's
@@ -94,6 +127,9 @@ func (r *Runtime) CopyOut(ctx context.Context, b *Box, src, dst string, o CopyOp
 	default:
 		dir, eo.As = parent, filepath.Base(dst)
 	}
+	if o.Progress != nil {
+		dr = progressReader{dr, o.Progress}
+	}
 	err = image.Extract(ctx, dr, dir, eo)
 	if err == nil {
 		// What follows the tar's end up to the data's end, where a
@@ -133,7 +169,7 @@ func (r *Runtime) CopyOutTar(ctx context.Context, b *Box, src string, w io.Write
 		return err
 	}
 	defer release()
-	if _, err := io.Copy(w, data); err != nil {
+	if _, err := io.Copy(o.counted(w), data); err != nil {
 		return boxFSError(b, fmt.Errorf("copy %s from box %s: %w", src, b.Name, err))
 	}
 	return nil
@@ -174,7 +210,7 @@ func (r *Runtime) CopyIn(ctx context.Context, b *Box, src, dst string, o CopyOpt
 	req := &proto.FSRequest{Op: proto.FSPut, Path: dst, Name: filepath.Base(abs), Dir: fi.IsDir(),
 		Content: fi.IsDir() && dotPath(src), Owners: o.Owners}
 	return r.put(ctx, b, req, func(w io.Writer) error {
-		a := tarfs.NewArchiver(w)
+		a := tarfs.NewArchiver(o.counted(w))
 		if req.Content {
 			d, err := openAt(dir, filepath.Base(real))
 			if err != nil {
@@ -206,7 +242,7 @@ func openAt(dir *os.File, name string) (*os.File, error) {
 func (r *Runtime) CopyInTar(ctx context.Context, b *Box, rd io.Reader, dst string, o CopyOptions) error {
 	req := &proto.FSRequest{Op: proto.FSPut, Path: dst, Content: true, Owners: o.Owners}
 	return r.put(ctx, b, req, func(w io.Writer) error {
-		_, err := io.Copy(w, rd)
+		_, err := io.Copy(o.counted(w), rd)
 		return err
 	})
 }

@@ -18,7 +18,7 @@ func cpVerb(ctx context.Context, c *cli, args []string) error {
 		"Copy files/folders between a box and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a box.\nUse '-' as the destination to stream a tar archive of a\nbox source to stdout.")
 	follow := fs.BoolP("follow-link", "L", false, "Always follow symbol link in SRC_PATH")
 	owners := fs.BoolP("archive", "a", false, "Archive mode (copy all uid/gid information)")
-	fs.BoolP("quiet", "q", false, "Suppress progress output during copy (a3s-box shows none)")
+	quiet := fs.BoolP("quiet", "q", false, "Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached")
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -49,12 +49,23 @@ func cpVerb(ctx context.Context, c *cli, args []string) error {
 	switch {
 	case srcBox != "" && dstPath == "-":
 		return rt.CopyOutTar(ctx, b, srcPath, c.stdout, o)
-	case srcBox != "":
-		return rt.CopyOut(ctx, b, srcPath, dstPath, o)
 	case srcPath == "-":
 		return rt.CopyInTar(ctx, b, c.stdin, dstPath, o)
 	}
-	return rt.CopyIn(ctx, b, srcPath, dstPath, o)
+	var p *cpProgress
+	if !*quiet && isTerminal(c.stderr) {
+		p = startCpProgress(c.stderr, dstBox != "")
+		o.Progress = p.add
+	}
+	if srcBox != "" {
+		err = rt.CopyOut(ctx, b, srcPath, dstPath, o)
+	} else {
+		err = rt.CopyIn(ctx, b, srcPath, dstPath, o)
+	}
+	if p != nil {
+		p.done(err == nil, dst)
+	}
+	return err
 }
 
 // splitCpArg splits BOX:PATH. A local path with a colon is told apart by

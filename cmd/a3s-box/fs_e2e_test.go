@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -186,6 +187,19 @@ func TestBoxFiles(t *testing.T) {
 			if b, err := os.ReadFile(filepath.Join(host, p)); err != nil || !strings.Contains(string(b), "x:x:5:5") {
 				t.Fatalf("%s: %q %v", p, b, err)
 			}
+		}
+		// On a terminal cp shows its progress and what it copied, as
+		// Docker's does; elsewhere it prints nothing.
+		if r := a3s(t, "cp", filepath.Join(host, "renamed"), box+":/tmp/quiet"); r.code != 0 || r.stdout != "" || r.stderr != "" {
+			t.Errorf("cp off a terminal: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+		}
+		p := startPTY(t, 24, 80, "cp", src, box+":/srv/on-a-terminal")
+		p.expect(p.expect(0, "Preparing to copy..."), "Successfully copied ")
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("cp on a terminal: %v", err)
+		}
+		if !regexp.MustCompile(`Successfully copied [0-9.]+kB to ` + regexp.QuoteMeta(box+":/srv/on-a-terminal")).MatchString(p.output()) {
+			t.Errorf("cp on a terminal printed:\n%q", p.output())
 		}
 		// The tars crossed the box's spool, and none was left in it.
 		spool := filepath.Join(e2e.root, "run", field(t, box, "{{.Id}}")[:12], "share", ".spool")

@@ -74,6 +74,13 @@ func (s *ptySession) expect(mark int, text string) int {
 	}
 }
 
+// output is all the terminal showed so far.
+func (s *ptySession) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
 func (s *ptySession) mark() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
