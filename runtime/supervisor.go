@@ -561,6 +561,7 @@ func (s *supervisor) stop(sig syscall.Signal, timeout int) int {
 		}
 	} else {
 		_ = p.Signal(sig)
+		s.resumeToEnd()
 		var grace <-chan time.Time
 		if timeout >= 0 {
 			grace = time.After(time.Duration(timeout) * time.Second)
@@ -622,7 +623,26 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 	if force && vm != nil {
 		return vm.Kill()
 	}
-	return p.Signal(sig)
+	err := p.Signal(sig)
+	if sig == syscall.SIGKILL || sig == stopSignal(s.rec) {
+		s.resumeToEnd()
+	}
+	return err
+}
+
+// resumeToEnd unpauses a paused box after a signal that ends it was
+// sent, as Docker does: a frozen process takes no signal, not even
+// SIGKILL, until it thaws, and asking the user to unpause first would
+// let the box run again in between.
+func (s *supervisor) resumeToEnd() {
+	s.mu.Lock()
+	paused := s.st.Status == StatusPaused
+	s.mu.Unlock()
+	if paused {
+		if err := s.pause(false); err != nil {
+			fmt.Fprintf(os.Stderr, "box %s: unpause to stop it: %v\n", s.rec.Name, err)
+		}
+	}
 }
 
 // pause freezes the box: first its processes, in the guest (the guest's

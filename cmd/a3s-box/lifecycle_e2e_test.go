@@ -308,6 +308,14 @@ func TestPauseFreezesTheVM(t *testing.T) {
 	if count(ev, "pause") != 1 || count(ev, "unpause") != 1 {
 		t.Fatalf("events %v: want pause and unpause", ev)
 	}
+	// stop of a paused box sends the stop signal, then unpauses it, as
+	// Docker does: the box ends by the signal, not by the grace period's
+	// kill.
+	ok(t, e2e.root, "pause", "lc-pause")
+	ok(t, e2e.root, "stop", "-t", "30", "lc-pause")
+	if got := field(t, "lc-pause", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 143" {
+		t.Errorf("after stop of the paused box: %s, want exited 143 (SIGTERM)", got)
+	}
 }
 
 func TestSupervisorOutlivesCLI(t *testing.T) {
