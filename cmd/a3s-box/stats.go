@@ -53,7 +53,7 @@ type sampleState int
 const (
 	sampleStopped sampleState = iota // zeros, as Docker shows a stopped container
 	sampleSampled                    // everything known
-	sampleCPUOnly                    // paused: the guest cannot answer
+	sampleCPUOnly                    // paused, and the guest did not answer
 	sampleInvalid                    // reading failed: "--"
 )
 
@@ -146,20 +146,24 @@ func collectStats(ctx context.Context, rt *runtime.Runtime, cpu *cpuMeter, sampl
 	var wg sync.WaitGroup
 	for i := range samples {
 		s := &samples[i]
-		switch s.box.State.Status {
-		case runtime.StatusRunning:
+		switch st := s.box.State.Status; st {
+		case runtime.StatusRunning, runtime.StatusPaused:
+			// A paused box's guest answers too, its VM let run for the
+			// reading while its processes stay frozen, as Docker shows
+			// a paused container's memory.
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				u, err := rt.Usage(ctx, s.box.ID)
-				if err != nil {
+				switch {
+				case err == nil:
+					s.state, s.usage = sampleSampled, u
+				case st == runtime.StatusPaused:
+					s.state = sampleCPUOnly
+				default:
 					s.state = sampleInvalid
-					return
 				}
-				s.state, s.usage = sampleSampled, u
 			}()
-		case runtime.StatusPaused:
-			s.state = sampleCPUOnly
 		}
 	}
 	wg.Wait()
