@@ -289,7 +289,7 @@ func TestPauseFreezesTheVM(t *testing.T) {
 	if got := ok(t, e2e.root, "top", "lc-pause"); !strings.Contains(got, "sh -c i=0") {
 		t.Errorf("top of a paused box:\n%s", got)
 	}
-	if got := ok(t, e2e.root, "stats", "--no-stream", "--format", "{{.MemUsage}} {{.PIDs}}", "lc-pause"); !regexp.MustCompile(`^[0-9.]+MiB / [0-9.]+MiB [1-9][0-9]*\n$`).MatchString(got) {
+	if got := ok(t, e2e.root, "stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "lc-pause"); !regexp.MustCompile(`^0\.00% [0-9.]+MiB / [0-9.]+MiB [1-9][0-9]*\n$`).MatchString(got) {
 		t.Errorf("stats of a paused box: %q", got)
 	}
 	failsWith(t, a3s(t, "exec", "lc-pause", "true"), 1, "is paused, unpause the box before exec")

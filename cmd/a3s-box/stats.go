@@ -175,6 +175,11 @@ func collectStats(ctx context.Context, rt *runtime.Runtime, cpu *cpuMeter, sampl
 				s.state = sampleInvalid
 			}
 			s.cpu = p
+			// A paused box's processes use none: what its VM spent was
+			// this reading's, a3s-box's own.
+			if s.box.State.Status == runtime.StatusPaused {
+				s.cpu = 0
+			}
 		}
 	}
 }
