@@ -305,9 +305,13 @@ func volumePruneVerb(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
-	keep, err := volumePruneFilter(*filters)
+	// Docker's volume prune takes label filters only.
+	f, err := parsePruneFilters(*filters)
 	if err != nil {
 		return err
+	}
+	if !f.until.IsZero() {
+		return errors.New(`invalid filter 'until': volume prune takes label=KEY[=VALUE] and label!=KEY[=VALUE]`)
 	}
 	if !*force {
 		warning := "WARNING! This will remove anonymous local volumes not used by at least one container."
@@ -318,11 +322,7 @@ func volumePruneVerb(ctx context.Context, c *cli, args []string) error {
 			return nil
 		}
 	}
-	rt, err := c.runtime(ctx)
-	if err != nil {
-		return err
-	}
-	removed, freed, err := rt.PruneVolumes(ctx, *all, keep)
+	removed, freed, err := pruneVolumes(ctx, c, *all, f)
 	if len(removed) > 0 {
 		fmt.Fprintln(c.stdout, "Deleted Volumes:")
 		for _, n := range removed {
@@ -332,46 +332,4 @@ func volumePruneVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "Total reclaimed space: %s\n", humanSize(freed))
 	return err
-}
-
-// volumePruneFilter turns label= and label!= filters into the volumes
-// prune must spare.
-func volumePruneFilter(specs []string) (func(*volume.Volume) bool, error) {
-	type cond struct {
-		k, v string
-		has  bool
-	}
-	var with, without []cond
-	for _, s := range specs {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok || (k != "label" && k != "label!") {
-			return nil, fmt.Errorf("invalid filter '%s': volume prune takes label=KEY[=VALUE] and label!=KEY[=VALUE]", s)
-		}
-		lk, lv, has := strings.Cut(v, "=")
-		if k == "label" {
-			with = append(with, cond{lk, lv, has})
-		} else {
-			without = append(without, cond{lk, lv, has})
-		}
-	}
-	if len(with)+len(without) == 0 {
-		return nil, nil
-	}
-	carries := func(v *volume.Volume, c cond) bool {
-		got, ok := v.Labels[c.k]
-		return ok && (!c.has || got == c.v)
-	}
-	return func(v *volume.Volume) bool {
-		for _, c := range with {
-			if !carries(v, c) {
-				return true
-			}
-		}
-		for _, c := range without {
-			if carries(v, c) {
-				return true
-			}
-		}
-		return false
-	}, nil
 }
