@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,12 +24,12 @@ const maxChanges = 1 << 22
 // A added, C changed, D deleted, in path order with the directories of
 // additions and deletions listed as changed before them.
 func (r *Runtime) Diff(ctx context.Context, b *Box) ([]proto.Change, error) {
-	st, _, release, err := r.fsCall(ctx, b, &proto.FSRequest{Op: proto.FSDiff})
+	_, data, release, err := r.fsRead(ctx, b, &proto.FSRequest{Op: proto.FSDiff})
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	dec := json.NewDecoder(proto.NewDataReader(bufio.NewReader(st)))
+	dec := json.NewDecoder(data)
 	var out []proto.Change
 	for {
 		var c proto.Change

@@ -212,30 +212,21 @@ func fsRequest(ctx context.Context, s *fsSession, req *proto.FSRequest) (st net.
 	return st, info, done, nil
 }
 
-// fsCall reaches box b's guest (booting it when stopped) and runs req
-// on it; release ends the stream and the session.
-func (r *Runtime) fsCall(ctx context.Context, b *Box, req *proto.FSRequest) (st net.Conn, info *proto.FSInfo, release func(), err error) {
-	s, err := r.openFS(ctx, b)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	st, info, done, err := fsRequest(ctx, s, req)
-	if err != nil {
-		s.close()
-		return nil, nil, nil, boxFSError(b, err)
-	}
-	return st, info, func() { done(); s.close() }, nil
-}
-
-// fsRead runs req, whose answer is a tar (get, export, layer), on box
-// b's guest: the guest's info and a reader of the tar, from the spool
-// when the box has one. release ends the request and the session.
+// fsRead runs req, whose answer is data (a tar for get, export and
+// layer; diff's changes), on box b's guest, booting it when stopped: the
+// guest's info and a reader of the data, a tar from the spool when the
+// box has one (diff's small answer always comes on the stream). release
+// ends the request and the session.
 func (r *Runtime) fsRead(ctx context.Context, b *Box, req *proto.FSRequest) (info *proto.FSInfo, data io.Reader, release func(), err error) {
 	s, err := r.openFS(ctx, b)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sp, err := newSpoolFile(s.spool)
+	spool := s.spool
+	if req.Op == proto.FSDiff {
+		spool = ""
+	}
+	sp, err := newSpoolFile(spool)
 	if err != nil {
 		s.close()
 		return nil, nil, nil, err

@@ -352,7 +352,7 @@ func deleteStack(ctx context.Context, c *cli, e *reconcile.Executor, store *reco
 	if err := e.Execute(ctx, reconcile.Teardown(stack, observed)); err != nil {
 		return err
 	}
-	if err := systemResources.removeStack(ctx, c, stack, o.volumes); err != nil {
+	if err := removeStackResources(ctx, c, stack, o.volumes); err != nil {
 		return err
 	}
 	if err := reconcile.RemoveNetworks(ctx, e.RT, name); err != nil {

@@ -78,7 +78,7 @@ func newComposePSRow(b projectBox, project string, now time.Time, noTrunc bool) 
 	if !noTrunc {
 		r.ID = b.ID[:12]
 	}
-	ports := systemResources.ports(b.Box)
+	ports := boxBindings(b.Box)
 	for _, pp := range ports {
 		ip := pp.HostIP
 		if ip == "" {
@@ -313,7 +313,7 @@ func composePort(ctx context.Context, p *compose, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, pp := range systemResources.ports(b.Box) {
+	for _, pp := range boxBindings(b.Box) {
 		if int(pp.ContainerPort) == int(port) && pp.Protocol == *protocol {
 			ip := pp.HostIP
 			if ip == "" {

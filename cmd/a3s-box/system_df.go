@@ -44,7 +44,7 @@ func (c *cli) diskUsage(ctx context.Context, rt *runtime.Runtime) (*systemUsage,
 		rw, _ := rt.BoxSize(b)
 		u.boxes = append(u.boxes, boxUsage{b, rw})
 	}
-	if u.volumes, err = systemResources.volumes(ctx, c); err != nil {
+	if u.volumes, err = listVolumeUsage(ctx, c); err != nil {
 		return nil, err
 	}
 	return u, nil

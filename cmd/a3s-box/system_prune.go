@@ -132,7 +132,7 @@ func systemPruneVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	nets, err := systemResources.pruneNetworks(ctx, c, f)
+	nets, err := pruneNetworks(ctx, c, f)
 	section("Deleted Networks:", nets)
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func systemPruneVerb(ctx context.Context, c *cli, args []string) error {
 	if *volumes {
 		// With -a, unused named volumes go too, so that `system prune -a
 		// --volumes` leaves only what boxes use (Docker keeps named ones).
-		vols, n, err := systemResources.pruneVolumes(ctx, c, *all, f)
+		vols, n, err := pruneVolumes(ctx, c, *all, f)
 		freed += n
 		section("Deleted Volumes:", vols)
 		if err != nil {

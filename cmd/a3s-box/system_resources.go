@@ -8,45 +8,18 @@ import (
 	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/runtime/volume"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
-// Volumes, networks and published ports belong to their own subsystems.
-// The system verbs (df, prune, info) and the compose verbs (down -v, ps,
-// port) reach them only through these hooks, so that each subsystem plugs
-// in here and nowhere else.
+// The system and compose verbs' reach into volumes and networks: what
+// system df counts, what system prune, network prune and volume prune
+// remove, and what a deleted stack leaves behind.
 
 // volumeUsage is one volume as `system df` counts it.
 type volumeUsage struct {
 	Name  string
 	Links int   // boxes that mount it
 	Size  int64 // bytes its files take on the host
-}
-
-// resourceHooks are the volume, network and port hooks.
-type resourceHooks struct {
-	// volumes lists the local volumes with their size and users.
-	volumes func(ctx context.Context, c *cli) ([]volumeUsage, error)
-	// pruneVolumes removes the volumes no box uses that f selects
-	// (anonymous ones only unless all), returning their names and the
-	// bytes freed.
-	pruneVolumes func(ctx context.Context, c *cli, all bool, f *pruneFilters) (deleted []string, freed int64, err error)
-	// pruneNetworks removes the networks no box uses that f selects.
-	pruneNetworks func(ctx context.Context, c *cli, f *pruneFilters) (deleted []string, err error)
-	// removeStack removes a deleted stack's named volumes when volumes
-	// is set (delete removes its networks itself).
-	removeStack func(ctx context.Context, c *cli, s *spec.Stack, volumes bool) error
-	// ports lists the ports box b publishes on the host.
-	ports func(b *runtime.Box) []network.Binding
-}
-
-var systemResources = resourceHooks{
-	volumes:       listVolumeUsage,
-	pruneVolumes:  pruneVolumes,
-	pruneNetworks: pruneNetworks,
-	removeStack:   removeStackResources,
-	ports:         boxBindings,
 }
 
 // listVolumeUsage lists every volume with the boxes that mount it.
@@ -70,7 +43,9 @@ func listVolumeUsage(ctx context.Context, c *cli) ([]volumeUsage, error) {
 	return out, nil
 }
 
-// pruneVolumes removes the unused volumes f selects.
+// pruneVolumes removes the volumes no box uses that f selects
+// (anonymous ones only unless all), returning their names and the bytes
+// freed.
 func pruneVolumes(ctx context.Context, c *cli, all bool, f *pruneFilters) ([]string, int64, error) {
 	rt, err := c.runtime(ctx)
 	if err != nil {
@@ -94,6 +69,7 @@ func pruneNetworks(ctx context.Context, c *cli, f *pruneFilters) ([]string, erro
 
 // removeStackResources removes a deleted stack's named volumes when asked
 // (delete -v, compose down -v); external ones are never the stack's.
+// delete removes the stack's networks itself.
 func removeStackResources(ctx context.Context, c *cli, s *spec.Stack, volumes bool) error {
 	if !volumes {
 		return nil
