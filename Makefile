@@ -20,7 +20,7 @@ KERNEL_STAMP   := $(KERNEL_CURRENT)/kernel.release
 
 # Go sources per binary, so a binary is relinked only when its code changed.
 GUESTINIT_SRC  := $(shell find guestinit -name '*.go' -not -name '*_test.go' 2>/dev/null)
-MKINITRAMFS_SRC := $(shell find cmd/mkinitramfs runtime/initramfs runtime/statefile guestinit/proto/kmod \
+MKINITRAMFS_SRC := $(shell find cmd/mkinitramfs runtime/initramfs internal/statefile guestinit/proto/kmod \
                     -name '*.go' -not -name '*_test.go' 2>/dev/null)
 A3S_BOX_SRC    := $(shell find cmd/a3s-box runtime spec reconcile guestinit/proto \
                     -name '*.go' -not -name '*_test.go' 2>/dev/null)

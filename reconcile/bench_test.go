@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -41,7 +40,7 @@ func BenchmarkPlanNoop200(b *testing.B) {
 	var observed []ObservedBox
 	for _, d := range DesiredFromStack(s) {
 		observed = append(observed, ObservedBox{Stack: d.Stack, Name: d.Name, Hash: d.Hash,
-			State: runtime.StatusRunning, Restart: d.Spec.Restart})
+			State: spec.StatusRunning, Restart: d.Spec.Restart})
 	}
 	b.ResetTimer()
 	for b.Loop() {

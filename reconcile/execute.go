@@ -229,18 +229,18 @@ func (e *Executor) waitCondition(ctx context.Context, name, cond string, timeout
 			if st.Health == nil && st.Running() && b.Health == nil {
 				return fmt.Errorf("box %s has no health check", name)
 			}
-			if st.Running() && st.Health != nil && st.Health.Status == runtime.HealthHealthy {
+			if st.Running() && st.Health != nil && st.Health.Status == spec.HealthHealthy {
 				return nil
 			}
 		case spec.DependCompleted:
-			if st.Status == runtime.StatusExited && !st.FinishedAt.IsZero() {
+			if st.Status == spec.StatusExited && !st.FinishedAt.IsZero() {
 				if st.ExitCode != 0 {
 					return fmt.Errorf("box %s exited with status %d", name, st.ExitCode)
 				}
 				return nil
 			}
 		default:
-			if st.Running() || st.Status == runtime.StatusExited && !st.FinishedAt.IsZero() {
+			if st.Running() || st.Status == spec.StatusExited && !st.FinishedAt.IsZero() {
 				return nil
 			}
 		}

@@ -30,7 +30,7 @@ func TestImperativeEdits(t *testing.T) {
 		t.Fatal("Imperative changed the caller's labels")
 	}
 	// The box as the runtime holds it plans to nothing while stopped.
-	obs := []ObservedBox{{Stack: ImplicitStack, Name: "web", ID: "x", Hash: labels[LabelHash], State: runtime.StatusCreated}}
+	obs := []ObservedBox{{Stack: ImplicitStack, Name: "web", ID: "x", Hash: labels[LabelHash], State: spec.StatusCreated}}
 	if acts := Plan(rec.Desired(), obs); len(acts) != 0 {
 		t.Fatalf("plan of a created box: %v", acts)
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // Labels a3s-box sets on the boxes it makes for a stack: what ties a
@@ -57,11 +58,11 @@ func Observe(rt *runtime.Runtime, stacks map[string]bool) ([]ObservedBox, error)
 func observed(b *runtime.Box) ObservedBox {
 	state := b.State.Status
 	switch state {
-	case runtime.StatusPaused, runtime.StatusRestarting:
+	case spec.StatusPaused, spec.StatusRestarting:
 		// The box's supervisor has it in hand.
-		state = runtime.StatusRunning
-	case runtime.StatusRemoving, runtime.StatusDead:
-		state = runtime.StatusExited
+		state = spec.StatusRunning
+	case spec.StatusRemoving, spec.StatusDead:
+		state = spec.StatusExited
 	}
 	// Boxes made before replicas were numbered are the first.
 	n, _ := strconv.Atoi(b.Spec.Labels[LabelNumber])

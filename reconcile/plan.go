@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -38,7 +37,7 @@ type ObservedBox struct {
 	ID    string // the runtime's id, for the executor; Plan ignores it
 	// Hash is the ConfigHash the box was made with.
 	Hash string
-	// State is runtime.StatusCreated, StatusRunning or StatusExited.
+	// State is spec.StatusCreated, StatusRunning or StatusExited.
 	State    string
 	ExitCode int
 	// Restart is the policy the box runs under.
@@ -180,12 +179,12 @@ func Plan(desired []DesiredBox, observed []ObservedBox) []Action {
 		case d.Recreate:
 			act(ActionRecreate, "recreate forced")
 		case d.Stopped:
-			if o.State == runtime.StatusRunning {
+			if o.State == spec.StatusRunning {
 				act(ActionStop, "desired stopped")
 			}
-		case o.State == runtime.StatusCreated:
+		case o.State == spec.StatusCreated:
 			act(ActionStart, "created but not started")
-		case o.State == runtime.StatusExited:
+		case o.State == spec.StatusExited:
 			if why := restartReason(o); why != "" {
 				act(ActionStart, "%s", why)
 			}

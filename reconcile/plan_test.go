@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -26,7 +25,7 @@ func seen(name, h, state string) ObservedBox {
 func stopped(d DesiredBox) DesiredBox { d.Stopped = true; return d }
 
 func exited(o ObservedBox, code int, restart string, byUser bool) ObservedBox {
-	o.State, o.ExitCode, o.StoppedByUser = runtime.StatusExited, code, byUser
+	o.State, o.ExitCode, o.StoppedByUser = spec.StatusExited, code, byUser
 	p, err := spec.ParseRestartPolicy(restart)
 	if err != nil {
 		panic(err)
@@ -45,7 +44,7 @@ func render(actions []Action) []string {
 }
 
 func TestPlan(t *testing.T) {
-	const running, created = runtime.StatusRunning, runtime.StatusCreated
+	const running, created = spec.StatusRunning, spec.StatusCreated
 	tests := []struct {
 		name     string
 		desired  []DesiredBox
@@ -104,7 +103,7 @@ func TestPlan(t *testing.T) {
 func TestPlanReasons(t *testing.T) {
 	actions := Plan(
 		[]DesiredBox{box("a", "new"), box("b", "h")},
-		[]ObservedBox{seen("a", "old", runtime.StatusRunning), exited(seen("b", "h", ""), 3, "on-failure:5", false), seen("c", "x", runtime.StatusRunning)},
+		[]ObservedBox{seen("a", "old", spec.StatusRunning), exited(seen("b", "h", ""), 3, "on-failure:5", false), seen("c", "x", spec.StatusRunning)},
 	)
 	want := []string{
 		"remove s/c: no longer in stack s",
@@ -128,7 +127,7 @@ func TestWaves(t *testing.T) {
 		box("db", "d"), box("cache", "c"), box("api", "a", "db", "cache"), box("worker", "w", "db"), box("web", "x", "api"),
 		{Stack: "t", Name: "solo", Hash: "s"},
 	}
-	observed := []ObservedBox{seen("old1", "o", runtime.StatusRunning), seen("old2", "o", runtime.StatusRunning)}
+	observed := []ObservedBox{seen("old1", "o", spec.StatusRunning), seen("old2", "o", spec.StatusRunning)}
 	var got []string
 	for _, wave := range Waves(Plan(desired, observed)) {
 		var names []string
@@ -182,7 +181,7 @@ func renderReplicas(actions []Action) []string {
 }
 
 func TestPlanReplicas(t *testing.T) {
-	const running = runtime.StatusRunning
+	const running = spec.StatusRunning
 	join := func(lists ...[]DesiredBox) []DesiredBox { return slices.Concat(lists...) }
 	tests := []struct {
 		name     string
@@ -243,8 +242,8 @@ func TestNarrow(t *testing.T) {
 	desired := slices.Concat(scaled("db", "d", 1), scaled("api", "new", 1, "db"), scaled("web", "w", 1))
 	desired[1].Recreate = true
 	observed := []ObservedBox{
-		seenN("db", "d", 1, runtime.StatusCreated), seenN("api", "old", 1, runtime.StatusRunning),
-		seenN("web", "w", 2, runtime.StatusRunning), seenN("gone", "g", 1, runtime.StatusRunning),
+		seenN("db", "d", 1, spec.StatusCreated), seenN("api", "old", 1, spec.StatusRunning),
+		seenN("web", "w", 2, spec.StatusRunning), seenN("gone", "g", 1, spec.StatusRunning),
 	}
 	plan := Plan(desired, observed)
 	tests := []struct {
@@ -295,8 +294,8 @@ func TestTeardown(t *testing.T) {
 	for _, d := range []DesiredBox{box("web", "", "api"), box("api", "", "db"), box("db", "")} {
 		s.Boxes[d.Name] = d.Spec
 	}
-	observed := []ObservedBox{seenN("db", "d", 1, runtime.StatusRunning), seenN("web", "w", 1, runtime.StatusRunning),
-		seenN("web", "w", 2, runtime.StatusRunning), seenN("api", "a", 1, runtime.StatusRunning), seenN("old", "o", 1, runtime.StatusExited)}
+	observed := []ObservedBox{seenN("db", "d", 1, spec.StatusRunning), seenN("web", "w", 1, spec.StatusRunning),
+		seenN("web", "w", 2, spec.StatusRunning), seenN("api", "a", 1, spec.StatusRunning), seenN("old", "o", 1, spec.StatusExited)}
 	var got []string
 	for _, wave := range Waves(Teardown(s, observed)) {
 		var names []string

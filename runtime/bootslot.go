@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 )
 
 // Under TCG a boot is CPU-bound work for a few seconds: with more boots

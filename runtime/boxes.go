@@ -12,20 +12,9 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	"github.com/a3s-box/a3s-box/runtime/network"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/a3s-box/a3s-box/spec"
-)
-
-// Box statuses, as `docker ps` names them.
-const (
-	StatusCreated    = "created"
-	StatusRunning    = "running"
-	StatusPaused     = "paused"
-	StatusRestarting = "restarting"
-	StatusRemoving   = "removing"
-	StatusExited     = "exited"
-	StatusDead       = "dead"
 )
 
 // BoxRecord is a box's configuration on disk (config.json): written once
@@ -79,7 +68,7 @@ type BoxState struct {
 
 // Running reports a box whose VM is up (running or paused).
 func (s *BoxState) Running() bool {
-	return s.Status == StatusRunning || s.Status == StatusPaused
+	return s.Status == spec.StatusRunning || s.Status == spec.StatusPaused
 }
 
 // ErrNameInUse is Docker's name conflict.
@@ -122,7 +111,7 @@ func (r *Runtime) createBox(ctx context.Context, rec *BoxRecord) (*statefile.Loc
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := statefile.WriteJSON(filepath.Join(dir, "state.json"), &BoxState{Status: StatusCreated}); err == nil {
+	if err := statefile.WriteJSON(filepath.Join(dir, "state.json"), &BoxState{Status: spec.StatusCreated}); err == nil {
 		err = statefile.WriteJSON(filepath.Join(dir, "config.json"), rec)
 	}
 	if err != nil {
@@ -211,7 +200,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 			lock.Release()
 			continue
 		}
-		if stErr != nil || !(st.Running() || st.Status == StatusRestarting || st.Status == StatusRemoving) {
+		if stErr != nil || !(st.Running() || st.Status == spec.StatusRestarting || st.Status == spec.StatusRemoving) {
 			// Created or exited: such a box has no supervisor.
 			lock.Release()
 			continue
@@ -224,7 +213,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 			anonymous = append(anonymous, rec.Mounts...)
 			r.warnf("box %s: its supervisor is gone; stopped its VM and removed the box (--rm)", rec.Name)
 		} else {
-			st.Status, st.ExitCode, st.FinishedAt = StatusExited, 255, time.Now().UTC()
+			st.Status, st.ExitCode, st.FinishedAt = spec.StatusExited, 255, time.Now().UTC()
 			st.Error = "the box's supervisor exited while the box was running"
 			st.VMMPID, st.VMMStart, st.SupervisorPID, st.PID, st.VCPUs, st.Memory = 0, 0, 0, 0, 0, 0
 			st.Ports = nil

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	"github.com/a3s-box/a3s-box/runtime/image"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -83,5 +83,5 @@ func (r *Runtime) Create(ctx context.Context, b *spec.Box, img *image.Image) (*B
 	}
 	defer lock.Release()
 	r.emit(rec, "create", nil)
-	return &Box{BoxRecord: rec, State: &BoxState{Status: StatusCreated}}, nil
+	return &Box{BoxRecord: rec, State: &BoxState{Status: spec.StatusCreated}}, nil
 }

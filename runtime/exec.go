@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // Exec starts a process in running box id, as `docker exec` does; the
@@ -31,8 +32,8 @@ func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio Proce
 // an exec is refused, as Docker does, naming what the client wanted.
 func (s *supervisor) relayExec(conn net.Conn, what string, whilePaused bool) {
 	s.mu.Lock()
-	paused := s.st.Status == StatusPaused
-	g, running := s.guest, s.proc != nil && (s.st.Status == StatusRunning || paused && whilePaused)
+	paused := s.st.Status == spec.StatusPaused
+	g, running := s.guest, s.proc != nil && (s.st.Status == spec.StatusRunning || paused && whilePaused)
 	var release func()
 	var err error
 	if g != nil && running && paused {

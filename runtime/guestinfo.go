@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 )
 
 // GuestInfo is what the last guest to boot under a root said of itself in

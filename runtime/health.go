@@ -10,13 +10,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// Health states, as Docker names them.
-const (
-	HealthStarting  = "starting"
-	HealthHealthy   = "healthy"
-	HealthUnhealthy = "unhealthy"
-)
-
 // healthLogKeep is how many results a box keeps, as Docker does.
 const healthLogKeep = 5
 
@@ -140,15 +133,15 @@ func (h *Health) record(r HealthResult, inStartPeriod bool, retries int) bool {
 		h.Log = h.Log[len(h.Log)-healthLogKeep:]
 	}
 	if r.ExitCode == 0 {
-		h.Status, h.FailingStreak = HealthHealthy, 0
+		h.Status, h.FailingStreak = spec.HealthHealthy, 0
 		return h.Status != before
 	}
-	if inStartPeriod && h.Status == HealthStarting {
+	if inStartPeriod && h.Status == spec.HealthStarting {
 		return false
 	}
 	h.FailingStreak++
 	if h.FailingStreak >= retries {
-		h.Status = HealthUnhealthy
+		h.Status = spec.HealthUnhealthy
 	}
 	return h.Status != before
 }

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	"github.com/a3s-box/a3s-box/runtime/image"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 )
 
 // DefaultStopTimeout is Docker's grace period between the stop signal

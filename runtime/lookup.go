@@ -9,7 +9,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // ErrNoSuchBox is a name or ID that matches no box.
@@ -48,7 +49,7 @@ func (r *Runtime) readBox(id string) (*Box, error) {
 	if err := statefile.ReadJSON(filepath.Join(dir, "config.json"), &rec); err != nil || rec.ID != id {
 		return nil, fmt.Errorf("%w: %s", ErrNoSuchBox, id)
 	}
-	st := &BoxState{Status: StatusCreated}
+	st := &BoxState{Status: spec.StatusCreated}
 	_ = statefile.ReadJSON(filepath.Join(dir, "state.json"), st)
 	return &Box{BoxRecord: &rec, State: st}, nil
 }

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // A box's supervisor is one small process per running box (the
@@ -207,14 +208,14 @@ func (s *supervisor) loop(ctx context.Context) {
 		manual := s.st.ManualStop
 		// The policy is read afresh: update may have changed it.
 		restart := started && shouldRestart(s.current().Spec.Restart, code, s.st.RestartCount, manual)
-		s.st.Status, s.st.ExitCode, s.st.FinishedAt = StatusExited, code, time.Now().UTC()
+		s.st.Status, s.st.ExitCode, s.st.FinishedAt = spec.StatusExited, code, time.Now().UTC()
 		s.st.PID, s.st.VMMPID, s.st.VMMStart, s.st.VCPUs, s.st.Memory = 0, 0, 0, 0, 0
 		s.st.Error = ""
 		if runErr != nil {
 			s.st.Error = runErr.Error()
 		}
 		if restart {
-			s.st.Status = StatusRestarting
+			s.st.Status = spec.StatusRestarting
 		}
 		if !restart {
 			s.st.SupervisorPID, s.st.Ports = 0, nil
@@ -241,7 +242,7 @@ func (s *supervisor) loop(ctx context.Context) {
 		case <-time.After(bo.next(time.Since(began))):
 		case <-s.stopCh:
 			s.mu.Lock()
-			s.st.Status, s.st.SupervisorPID, s.st.Ports = StatusExited, 0, nil
+			s.st.Status, s.st.SupervisorPID, s.st.Ports = spec.StatusExited, 0, nil
 			_ = s.r.saveState(s.rec.ID, s.st)
 			s.mu.Unlock()
 			return
@@ -376,10 +377,10 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	now := time.Now().UTC()
 	s.mu.Lock()
 	s.proc = p
-	s.st.Status, s.st.StartedAt, s.st.PID, s.st.Error = StatusRunning, now, p.PID, ""
+	s.st.Status, s.st.StartedAt, s.st.PID, s.st.Error = spec.StatusRunning, now, p.PID, ""
 	s.st.Health = nil
 	if s.rec.Health != nil {
-		s.st.Health = &Health{Status: HealthStarting, Log: []HealthResult{}}
+		s.st.Health = &Health{Status: spec.HealthStarting, Log: []HealthResult{}}
 	}
 	_ = s.r.saveState(s.rec.ID, s.st)
 	s.mu.Unlock()
@@ -595,7 +596,7 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 		s.st.ManualStop = true
 	}
 	if p == nil {
-		if s.st.Status == StatusRestarting && !proxy {
+		if s.st.Status == spec.StatusRestarting && !proxy {
 			s.mu.Unlock()
 			return fmt.Errorf("box %s is restarting, wait until the box is running", s.rec.Name)
 		}
@@ -636,7 +637,7 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 // let the box run again in between.
 func (s *supervisor) resumeToEnd() {
 	s.mu.Lock()
-	paused := s.st.Status == StatusPaused
+	paused := s.st.Status == spec.StatusPaused
 	s.mu.Unlock()
 	if paused {
 		if err := s.pause(false); err != nil {
@@ -657,14 +658,14 @@ func (s *supervisor) pause(freeze bool) error {
 	switch {
 	case s.vm == nil || s.proc == nil || s.guest == nil:
 		return fmt.Errorf("box %s is not running", s.rec.Name)
-	case freeze && s.st.Status == StatusPaused:
+	case freeze && s.st.Status == spec.StatusPaused:
 		return fmt.Errorf("box %s is already paused", s.rec.Name)
-	case !freeze && s.st.Status != StatusPaused:
+	case !freeze && s.st.Status != spec.StatusPaused:
 		return fmt.Errorf("box %s is not paused", s.rec.Name)
 	}
-	status, action := StatusPaused, "pause"
+	status, action := spec.StatusPaused, "pause"
 	if !freeze {
-		status, action = StatusRunning, "unpause"
+		status, action = spec.StatusRunning, "unpause"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -709,7 +710,7 @@ func (s *supervisor) holdVM() (release func(), err error) {
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.vmHolds--; s.vmHolds > 0 || s.st.Status != StatusPaused || s.vm == nil {
+		if s.vmHolds--; s.vmHolds > 0 || s.st.Status != spec.StatusPaused || s.vm == nil {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -737,7 +738,7 @@ func (s *supervisor) healthLoop(ctx context.Context, g *Guest, started time.Time
 		s.mu.Unlock()
 		inStart := time.Since(started) < h.StartPeriod.D()
 		interval := h.Interval.D()
-		if inStart && status == HealthStarting {
+		if inStart && status == spec.HealthStarting {
 			interval = h.StartInterval.D()
 		}
 		select {
@@ -746,7 +747,7 @@ func (s *supervisor) healthLoop(ctx context.Context, g *Guest, started time.Time
 		case <-time.After(interval):
 		}
 		s.mu.Lock()
-		paused := s.st.Status == StatusPaused
+		paused := s.st.Status == spec.StatusPaused
 		s.mu.Unlock()
 		if paused {
 			continue

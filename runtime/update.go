@@ -11,7 +11,7 @@ import (
 	goruntime "runtime"
 	"time"
 
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	"github.com/a3s-box/a3s-box/spec"
 )
 

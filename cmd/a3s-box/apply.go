@@ -203,17 +203,17 @@ func waitStack(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, timeout 
 			if err != nil {
 				return err
 			}
-			done := b.State.Status == runtime.StatusExited && !b.State.FinishedAt.IsZero() && b.State.ExitCode == 0
+			done := b.State.Status == spec.StatusExited && !b.State.FinishedAt.IsZero() && b.State.ExitCode == 0
 			switch {
 			case done:
 				// A one-shot box (a migration) that completed is up as
 				// it will ever be.
 			case !b.State.Running():
 				pending = name + " is " + b.State.Status
-			case b.Health != nil && (b.State.Health == nil || b.State.Health.Status != runtime.HealthHealthy):
+			case b.Health != nil && (b.State.Health == nil || b.State.Health.Status != spec.HealthHealthy):
 				pending = name + " is not healthy yet"
 			}
-			if b.State.Status == runtime.StatusExited && b.State.ExitCode != 0 {
+			if b.State.Status == spec.StatusExited && b.State.ExitCode != 0 {
 				return fmt.Errorf("box %s exited with status %d", name, b.State.ExitCode)
 			}
 		}
@@ -399,7 +399,7 @@ func stacksVerb(ctx context.Context, c *cli, args []string) error {
 	for _, r := range recs {
 		running := 0
 		for _, b := range r.Status.Boxes {
-			if b.State == runtime.StatusRunning {
+			if b.State == spec.StatusRunning {
 				running++
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -36,7 +36,7 @@ func attachVerb(ctx context.Context, c *cli, args []string) error {
 	if !b.State.Running() {
 		return fmt.Errorf("you cannot attach to a stopped box %s, start it first", b.Name)
 	}
-	if b.State.Status == runtime.StatusPaused {
+	if b.State.Status == spec.StatusPaused {
 		return fmt.Errorf("you cannot attach to a paused box %s, unpause it first", b.Name)
 	}
 	sigs := make(chan os.Signal, 8)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // composeLogs is `compose logs`: the output of the project's service
@@ -128,7 +129,7 @@ func streamLogs(ctx context.Context, c *cli, rt *runtime.Runtime, project string
 			defer wg.Done()
 			running := func() bool {
 				cur, err := rt.Lookup(b.ID)
-				return err == nil && (cur.State.Running() || cur.State.Status == runtime.StatusRestarting)
+				return err == nil && (cur.State.Running() || cur.State.Status == spec.StatusRestarting)
 			}
 			err := rt.Logs(ctx, b.ID, o.LogOptions, running,
 				func(e *runtime.LogEntry) error {

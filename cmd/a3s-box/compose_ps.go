@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/reconcile"
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 const composePSTable = "{{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
@@ -127,7 +127,7 @@ func composePS(ctx context.Context, p *compose, args []string) error {
 		switch {
 		case len(*statuses) > 0 && !slices.Contains(*statuses, b.State.Status):
 			continue
-		case len(*statuses) == 0 && !*all && !boxActive(b.Box) && b.State.Status != runtime.StatusPaused:
+		case len(*statuses) == 0 && !*all && !boxActive(b.Box) && b.State.Status != spec.StatusPaused:
 			continue
 		}
 		if *quiet {
@@ -195,7 +195,7 @@ func composeLS(ctx context.Context, p *compose, args []string) error {
 	states := map[string]map[string]int{}
 	for _, b := range boxes {
 		project := b.Spec.Labels[reconcile.LabelProject]
-		if project == "" || (!*all && b.State.Status != runtime.StatusRunning) {
+		if project == "" || (!*all && b.State.Status != spec.StatusRunning) {
 			continue
 		}
 		if len(nameFilter) > 0 && !slices.ContainsFunc(nameFilter, func(n string) bool { return strings.Contains(project, n) }) {

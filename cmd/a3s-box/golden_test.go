@@ -41,19 +41,19 @@ func goldenBoxes(now time.Time) []*runtime.Box {
 		return b
 	}
 	return []*runtime.Box{
-		withMounts(mk(hex('a'), "web-healthy", 3*time.Minute, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-3 * time.Minute),
-			Health: &runtime.Health{Status: runtime.HealthHealthy, Log: []runtime.HealthResult{{Start: now.Add(-time.Second), End: now.Add(-time.Second), ExitCode: 0, Output: "ok\n"}}},
+		withMounts(mk(hex('a'), "web-healthy", 3*time.Minute, runtime.BoxState{Status: spec.StatusRunning, PID: 1, StartedAt: now.Add(-3 * time.Minute),
+			Health: &runtime.Health{Status: spec.HealthHealthy, Log: []runtime.HealthResult{{Start: now.Add(-time.Second), End: now.Add(-time.Second), ExitCode: 0, Output: "ok\n"}}},
 			Ports: []network.Binding{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
 				{HostPort: 8001, ContainerPort: 81, Protocol: "tcp"}, {HostPort: 8000, ContainerPort: 80, Protocol: "tcp"},
 				{HostPort: 5353, ContainerPort: 53, Protocol: "udp"}}})),
-		mk(hex('b'), "web-starting", 40*time.Second, runtime.BoxState{Status: runtime.StatusRunning, PID: 1, StartedAt: now.Add(-30 * time.Second),
-			Health: &runtime.Health{Status: runtime.HealthStarting, Log: []runtime.HealthResult{}}}),
-		mk(hex('c'), "web-paused", 2*time.Hour, runtime.BoxState{Status: runtime.StatusPaused, PID: 1, StartedAt: now.Add(-90 * time.Minute)}),
-		mk(hex('d'), "web-restarting", 5*time.Minute, runtime.BoxState{Status: runtime.StatusRestarting, ExitCode: 1, RestartCount: 2,
+		mk(hex('b'), "web-starting", 40*time.Second, runtime.BoxState{Status: spec.StatusRunning, PID: 1, StartedAt: now.Add(-30 * time.Second),
+			Health: &runtime.Health{Status: spec.HealthStarting, Log: []runtime.HealthResult{}}}),
+		mk(hex('c'), "web-paused", 2*time.Hour, runtime.BoxState{Status: spec.StatusPaused, PID: 1, StartedAt: now.Add(-90 * time.Minute)}),
+		mk(hex('d'), "web-restarting", 5*time.Minute, runtime.BoxState{Status: spec.StatusRestarting, ExitCode: 1, RestartCount: 2,
 			StartedAt: now.Add(-10 * time.Second), FinishedAt: now.Add(-2 * time.Second)}),
-		mk(hex('e'), "web-exited", 3*24*time.Hour, runtime.BoxState{Status: runtime.StatusExited, ExitCode: 137,
+		mk(hex('e'), "web-exited", 3*24*time.Hour, runtime.BoxState{Status: spec.StatusExited, ExitCode: 137,
 			StartedAt: now.Add(-50 * time.Hour), FinishedAt: now.Add(-49 * time.Hour)}),
-		mk(hex('f'), "web-created", time.Second, runtime.BoxState{Status: runtime.StatusCreated}),
+		mk(hex('f'), "web-created", time.Second, runtime.BoxState{Status: spec.StatusCreated}),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 	"golang.org/x/sys/unix"
 )
 
@@ -118,9 +119,9 @@ func gatherInfo(ctx context.Context, c *cli, rt *runtime.Runtime) *Info {
 	for _, b := range boxes {
 		info.Containers++
 		switch {
-		case b.State.Status == runtime.StatusPaused:
+		case b.State.Status == spec.StatusPaused:
 			info.ContainersPaused++
-		case b.State.Running() || b.State.Status == runtime.StatusRestarting:
+		case b.State.Running() || b.State.Status == spec.StatusRestarting:
 			info.ContainersRunning++
 		default:
 			info.ContainersStopped++

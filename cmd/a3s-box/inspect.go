@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -118,8 +119,8 @@ func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
 		j.Path, j.Args = b.Main.Args[0], b.Main.Args[1:]
 	}
 	j.State = inspectState{
-		Status: st.Status, Running: st.Running(), Paused: st.Status == runtime.StatusPaused,
-		Restarting: st.Status == runtime.StatusRestarting, Dead: st.Status == runtime.StatusDead,
+		Status: st.Status, Running: st.Running(), Paused: st.Status == spec.StatusPaused,
+		Restarting: st.Status == spec.StatusRestarting, Dead: st.Status == spec.StatusDead,
 		Pid: st.PID, ExitCode: st.ExitCode, Error: st.Error,
 		StartedAt: dockerTime(st.StartedAt), FinishedAt: dockerTime(st.FinishedAt), Health: st.Health,
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -45,7 +46,7 @@ func logsVerb(ctx context.Context, c *cli, args []string) error {
 	defer stop()
 	running := func() bool {
 		cur, err := rt.Lookup(b.ID)
-		return err == nil && (cur.State.Running() || cur.State.Status == runtime.StatusRestarting)
+		return err == nil && (cur.State.Running() || cur.State.Status == spec.StatusRestarting)
 	}
 	return rt.Logs(ctx, b.ID, o, running, func(e *runtime.LogEntry) error {
 		var w io.Writer = c.stdout

@@ -10,6 +10,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -62,7 +63,7 @@ func portVerb(ctx context.Context, c *cli, args []string) error {
 
 // boxBindings are a box's published ports as bound: only while it runs.
 func boxBindings(b *runtime.Box) []network.Binding {
-	if !b.State.Running() && b.State.Status != runtime.StatusRestarting {
+	if !b.State.Running() && b.State.Status != spec.StatusRestarting {
 		return nil
 	}
 	return b.State.Ports

@@ -11,6 +11,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -108,7 +109,7 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 		if *last >= 0 && len(rows) >= *last {
 			break
 		}
-		running := b.State.Running() || b.State.Status == runtime.StatusRestarting
+		running := b.State.Running() || b.State.Status == spec.StatusRestarting
 		if !*all && *last < 0 && !running && !f.has("status") && !f.has("exited") {
 			continue
 		}
@@ -152,29 +153,29 @@ func newPSRow(rt *runtime.Runtime, b *runtime.Box, now time.Time, noTrunc, size 
 // boxStatus is Docker's STATUS column.
 func boxStatus(st *runtime.BoxState, now time.Time) string {
 	switch st.Status {
-	case runtime.StatusRunning, runtime.StatusPaused:
+	case spec.StatusRunning, spec.StatusPaused:
 		s := "Up " + humanDuration(now.Sub(st.StartedAt))
-		if st.Status == runtime.StatusPaused {
+		if st.Status == spec.StatusPaused {
 			return s + " (Paused)"
 		}
 		switch h := healthStatus(st); h {
-		case runtime.HealthStarting:
+		case spec.HealthStarting:
 			s += " (health: starting)"
 		case "":
 		default:
 			s += " (" + h + ")"
 		}
 		return s
-	case runtime.StatusRestarting:
+	case spec.StatusRestarting:
 		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))
-	case runtime.StatusExited:
+	case spec.StatusExited:
 		if st.FinishedAt.IsZero() {
 			return "Created"
 		}
 		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.FinishedAt)))
-	case runtime.StatusRemoving:
+	case spec.StatusRemoving:
 		return "Removal In Progress"
-	case runtime.StatusDead:
+	case spec.StatusDead:
 		return "Dead"
 	}
 	return "Created"
@@ -277,7 +278,7 @@ func (f *boxFilter) matchOne(k, v string, b *runtime.Box) bool {
 	case "label":
 		return hasLabel(b.Spec.Labels, v)
 	case "exited":
-		return b.State.Status == runtime.StatusExited && !b.State.FinishedAt.IsZero() && strconv.Itoa(b.State.ExitCode) == v
+		return b.State.Status == spec.StatusExited && !b.State.FinishedAt.IsZero() && strconv.Itoa(b.State.ExitCode) == v
 	case "health":
 		h := healthStatus(b.State)
 		if v == "none" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -147,7 +148,7 @@ func collectStats(ctx context.Context, rt *runtime.Runtime, cpu *cpuMeter, sampl
 	for i := range samples {
 		s := &samples[i]
 		switch st := s.box.State.Status; st {
-		case runtime.StatusRunning, runtime.StatusPaused:
+		case spec.StatusRunning, spec.StatusPaused:
 			// A paused box's guest answers too, its VM let run for the
 			// reading while its processes stay frozen, as Docker shows
 			// a paused container's memory.
@@ -158,7 +159,7 @@ func collectStats(ctx context.Context, rt *runtime.Runtime, cpu *cpuMeter, sampl
 				switch {
 				case err == nil:
 					s.state, s.usage = sampleSampled, u
-				case st == runtime.StatusPaused:
+				case st == spec.StatusPaused:
 					s.state = sampleCPUOnly
 				default:
 					s.state = sampleInvalid
@@ -177,7 +178,7 @@ func collectStats(ctx context.Context, rt *runtime.Runtime, cpu *cpuMeter, sampl
 			s.cpu = p
 			// A paused box's processes use none: what its VM spent was
 			// this reading's, a3s-box's own.
-			if s.box.State.Status == runtime.StatusPaused {
+			if s.box.State.Status == spec.StatusPaused {
 				s.cpu = 0
 			}
 		}

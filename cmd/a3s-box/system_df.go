@@ -68,7 +68,7 @@ func (u *systemUsage) volumesSize() int64 {
 
 // boxActive is whether a box counts as active (in use) for df and prune.
 func boxActive(b *runtime.Box) bool {
-	return b.State.Running() || b.State.Status == runtime.StatusRestarting
+	return b.State.Running() || b.State.Status == spec.StatusRestarting
 }
 
 // dfRow is one line of `system df`; its fields are Docker's, in the

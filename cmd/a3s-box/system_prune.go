@@ -11,6 +11,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // pruneFilters are prune's --filter values: until=TIME (made before),
@@ -205,7 +206,7 @@ func pruneBoxes(ctx context.Context, rt *runtime.Runtime, f *pruneFilters) ([]st
 	var ids []string
 	var freed int64
 	for _, b := range boxes {
-		if boxActive(b) || b.State.Status == runtime.StatusRemoving || !f.match(b.Spec.Labels, b.Created) {
+		if boxActive(b) || b.State.Status == spec.StatusRemoving || !f.match(b.Spec.Labels, b.Created) {
 			continue
 		}
 		rw, _ := rt.BoxSize(b)

@@ -13,8 +13,8 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	"github.com/a3s-box/a3s-box/runtime/initramfs"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
 )
 
 func main() {

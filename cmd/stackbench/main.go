@@ -18,9 +18,9 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/internal/benchrig"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	"github.com/a3s-box/a3s-box/reconcile"
 	a3s "github.com/a3s-box/a3s-box/runtime"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -74,7 +74,7 @@ func noopReconcile(ctx context.Context, root string, n int) error {
 		if err := statefile.WriteJSON(filepath.Join(bdir, "config.json"), rec); err != nil {
 			return err
 		}
-		if err := statefile.WriteJSON(filepath.Join(bdir, "state.json"), &a3s.BoxState{Status: a3s.StatusRunning}); err != nil {
+		if err := statefile.WriteJSON(filepath.Join(bdir, "state.json"), &a3s.BoxState{Status: spec.StatusRunning}); err != nil {
 			return err
 		}
 	}

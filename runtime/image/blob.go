@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 

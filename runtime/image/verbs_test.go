@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/a3s-box/a3s-box/internal/statefile"
 	it "github.com/a3s-box/a3s-box/runtime/image/imagetest"
-	"github.com/a3s-box/a3s-box/runtime/statefile"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 

@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/a3s-box/a3s-box/runtime/statefile"
+	"github.com/a3s-box/a3s-box/internal/statefile"
 )
 
 // Driver is the one volume driver a3s-box has.
