@@ -22,7 +22,7 @@ KERNEL_STAMP   := $(KERNEL_CURRENT)/kernel.release
 GUESTINIT_SRC  := $(shell find guestinit -name '*.go' -not -name '*_test.go' 2>/dev/null)
 MKINITRAMFS_SRC := $(shell find cmd/mkinitramfs runtime/initramfs internal/statefile guestinit/proto/kmod \
                     -name '*.go' -not -name '*_test.go' 2>/dev/null)
-A3S_BOX_SRC    := $(shell find cmd/a3s-box runtime spec reconcile guestinit/proto \
+A3S_BOX_SRC    := $(shell find cmd/a3s-box engine internal runtime spec reconcile guestinit/proto \
                     -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
 .PHONY: deps kernel build initramfs fuzz

@@ -8,14 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -104,28 +103,18 @@ func warnUnsupported(c *cli, s *spec.Stack) {
 // checkVolumes fails, naming each, when a stack's external volumes do
 // not exist: apply would fail on them, so it changes nothing.
 func (c *cli) checkVolumes(ctx context.Context, stacks []*spec.Stack) error {
-	rt, err := c.runtime(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	var all []string
-	for _, s := range stacks {
-		for _, e := range spec.Errors(reconcile.MissingVolumes(rt, s)) {
-			all = append(all, e.Error())
-		}
+	for _, err := range e.CheckStacks(stacks) {
+		all = append(all, err.Error())
 	}
 	if len(all) > 0 {
 		return errors.New(strings.Join(all, "\na3s-box: "))
 	}
 	return nil
-}
-
-func (c *cli) executor(ctx context.Context) (*reconcile.Executor, *reconcile.Store, error) {
-	rt, err := c.runtime(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &reconcile.Executor{RT: rt, Progress: c.stdout}, reconcile.NewStore(rt.Root()), nil
 }
 
 func applyVerb(ctx context.Context, c *cli, args []string) error {
@@ -145,26 +134,25 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 	if err := c.checkVolumes(ctx, stacks); err != nil {
 		return err
 	}
-	e, store, err := c.executor(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	e.DependTimeout = *timeout
+	o := engine.ReconcileOptions{Options: reconcile.Options{Prune: *prune}, Progress: c.stdout, DependTimeout: *timeout}
 	var failed []string
 	for _, s := range stacks {
-		rec, changed, err := store.Put(ctx, s, src)
-		if err != nil {
+		res, err := e.Apply(ctx, s, src, o)
+		if res == nil {
 			return err
 		}
-		res, err := e.Reconcile(ctx, store, s.Name, *prune)
-		if res != nil {
+		if res.Result != nil {
 			for _, o := range res.Orphans {
 				fmt.Fprintf(c.stdout, " ? %s: kept, %s (apply --prune removes it)\n", o.BoxName(), o.Reason)
 			}
 			if len(res.Actions) == 0 && err == nil {
-				fmt.Fprintf(c.stdout, "stack %s: up to date (generation %d)\n", s.Name, rec.Generation)
+				fmt.Fprintf(c.stdout, "stack %s: up to date (generation %d)\n", s.Name, res.Generation)
 			} else if err == nil {
-				fmt.Fprintf(c.stdout, "stack %s: applied generation %d, %d actions%s\n", s.Name, rec.Generation, len(res.Actions), map[bool]string{true: "", false: " (desired state unchanged)"}[changed])
+				fmt.Fprintf(c.stdout, "stack %s: applied generation %d, %d actions%s\n", s.Name, res.Generation, len(res.Actions), map[bool]string{true: "", false: " (desired state unchanged)"}[res.Changed])
 			}
 		}
 		if err != nil {
@@ -173,7 +161,7 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		if *wait {
-			if err := waitStack(ctx, e.RT, s, *timeout); err != nil {
+			if err := e.WaitStack(ctx, s, *timeout); err != nil {
 				fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", s.Name, err)
 				failed = append(failed, s.Name)
 			}
@@ -183,52 +171,6 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 		return errPrinted
 	}
 	return nil
-}
-
-// waitStack waits until every replica of every box of s runs, and is
-// healthy where it has a health check, or has completed with status 0.
-func waitStack(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var names []string
-	for _, box := range s.BoxNames() {
-		b := s.Boxes[box]
-		for n := 1; n <= b.Scale(); n++ {
-			names = append(names, reconcile.ReplicaName(s.Name, box, n))
-		}
-	}
-	for {
-		pending := ""
-		for _, name := range names {
-			b, err := rt.Lookup(name)
-			if err != nil {
-				return err
-			}
-			done := b.State.Status == spec.StatusExited && !b.State.FinishedAt.IsZero() && b.State.ExitCode == 0
-			switch {
-			case done:
-				// A one-shot box (a migration) that completed is up as
-				// it will ever be.
-			case !b.State.Running():
-				pending = name + " is " + b.State.Status
-			case b.Health != nil && (b.State.Health == nil || b.State.Health.Status != spec.HealthHealthy):
-				pending = name + " is not healthy yet"
-			}
-			if b.State.Status == spec.StatusExited && b.State.ExitCode != 0 {
-				return fmt.Errorf("box %s exited with status %d", name, b.State.ExitCode)
-			}
-		}
-		if pending == "" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("--wait gave up after %s: %s", timeout, pending)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // planExit is plan's status when apply would change something, as
@@ -249,20 +191,15 @@ func planVerb(ctx context.Context, c *cli, args []string) error {
 	if err := c.checkVolumes(ctx, stacks); err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	changes := 0
 	for _, s := range stacks {
-		observed, err := reconcile.Observe(rt, map[string]bool{s.Name: true})
+		actions, orphans, err := e.Plan(s, *prune)
 		if err != nil {
 			return err
-		}
-		actions := reconcile.Plan(reconcile.DesiredFromStack(s), observed)
-		var orphans []reconcile.Action
-		if !*prune {
-			actions, orphans = reconcile.SplitOrphans(actions)
 		}
 		if len(actions) == 0 {
 			fmt.Fprintf(c.stdout, "stack %s: up to date\n", s.Name)
@@ -301,13 +238,13 @@ func deleteVerb(ctx context.Context, c *cli, args []string) error {
 	if len(names) == 0 {
 		return errors.New("'a3s-box delete' needs -f FILE or stack names.\nSee 'a3s-box delete --help'.")
 	}
-	e, store, err := c.executor(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	failed := false
 	for _, name := range names {
-		if err := deleteStack(ctx, c, e, store, name, deleteOptions{volumes: *volumes}); err != nil {
+		if err := e.Delete(ctx, name, engine.DeleteOptions{ReconcileOptions: engine.ReconcileOptions{Progress: c.stdout}, Volumes: *volumes}); err != nil {
 			fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", name, strings.ReplaceAll(err.Error(), "\n", "; "))
 			failed = true
 			continue
@@ -320,70 +257,17 @@ func deleteVerb(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// deleteOptions are what `compose down` adds to a delete.
-type deleteOptions struct {
-	// keep spares the boxes it returns true for (compose down without
-	// --remove-orphans keeps the boxes of services the file no longer has).
-	keep func(reconcile.ObservedBox) bool
-	// volumes removes the stack's named volumes too (compose down -v).
-	volumes bool
-}
-
-// deleteStack removes a stack's boxes, then what else it owns, then its
-// desired state.
-func deleteStack(ctx context.Context, c *cli, e *reconcile.Executor, store *reconcile.Store, name string, o deleteOptions) error {
-	observed, err := reconcile.Observe(e.RT, map[string]bool{name: true})
-	if err != nil {
-		return err
-	}
-	rec, err := store.Get(name)
-	if errors.Is(err, reconcile.ErrNoStack) && len(observed) == 0 && !(o.volumes && stackHasVolumes(e.RT, name)) {
-		return err
-	}
-	if o.keep != nil {
-		observed = slices.DeleteFunc(observed, o.keep)
-	}
-	stack := &spec.Stack{Name: name}
-	if rec != nil {
-		stack = &rec.Stack
-	}
-	// Anonymous volumes go with their boxes only when the named ones go too.
-	e.RemoveVolumes = o.volumes
-	if err := e.Execute(ctx, reconcile.Teardown(stack, observed)); err != nil {
-		return err
-	}
-	if err := removeStackResources(ctx, c, stack, o.volumes); err != nil {
-		return err
-	}
-	if err := reconcile.RemoveNetworks(ctx, e.RT, name); err != nil {
-		return err
-	}
-	return store.Delete(ctx, name)
-}
-
-// stackHasVolumes reports whether volumes labelled as stack's remain, so
-// that delete -v of a stack already deleted still removes them.
-func stackHasVolumes(rt *runtime.Runtime, stack string) bool {
-	vols, _ := rt.Volumes.List()
-	for _, v := range vols {
-		if v.Labels[reconcile.LabelStack] == stack {
-			return true
-		}
-	}
-	return false
-}
-
 func stacksVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("stacks", "stacks [--format json]", "List stacks")
 	format := fs.String("format", "", "json for one JSON record per line")
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	recs, err := reconcile.NewStore(rt.Root()).List()
+	recs, err := e.Stacks()
 	if err != nil {
 		return err
 	}
@@ -427,14 +311,13 @@ func stackVerb(ctx context.Context, c *cli, args []string) error {
 	if len(args) < 2 || args[0] != "inspect" {
 		return errors.New("usage: a3s-box stack ls | a3s-box stack inspect STACK...")
 	}
-	rt, err := c.runtime(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	store := reconcile.NewStore(rt.Root())
 	var out []*reconcile.StackRecord
 	for _, name := range args[1:] {
-		r, err := store.Get(name)
+		r, err := e.Stack(name)
 		if err != nil {
 			return err
 		}

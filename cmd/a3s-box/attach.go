@@ -29,7 +29,7 @@ func attachVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(0))
+	eng, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func attachVerb(ctx context.Context, c *cli, args []string) error {
 		signal.Notify(sigs, proxied...)
 		defer signal.Stop(sigs)
 	}
-	err = c.attach(ctx, rt, b.ID, attachOpts{stdin: !*noStdin && b.Spec.Interactive, tty: b.Spec.Tty, keys: keys}, sigs)
+	err = c.attach(ctx, eng, b, attachOpts{stdin: !*noStdin && b.Spec.Interactive, tty: b.Spec.Tty, keys: keys}, sigs)
 	var ee *exitError
 	if errors.As(err, &ee) && ee.code == 125 {
 		ee.code = 1

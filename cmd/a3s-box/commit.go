@@ -27,11 +27,11 @@ func commitVerb(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 2 {
 		return errors.New("'a3s-box commit' requires at most 2 arguments.\nSee 'a3s-box commit --help'")
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(0))
+	eng, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	img, err := rt.Commit(ctx, b, runtime.CommitOptions{
+	img, err := eng.Commit(ctx, b, runtime.CommitOptions{
 		Ref: fs.Arg(1), Author: *author, Message: *message, Changes: *changes, Pause: *pause,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
@@ -139,7 +140,7 @@ func (p *compose) loadServices(ctx context.Context, services []string) (*spec.Co
 // view is what verbs that look at a project's boxes work on.
 type view struct {
 	name  string
-	rt    *runtime.Runtime
+	eng   *engine.Engine
 	stack *spec.Stack // nil when neither the files nor the store have it
 	boxes []projectBox
 }
@@ -152,12 +153,12 @@ func (p *compose) boxes(ctx context.Context, services []string, oneoff bool) (*v
 	if err != nil {
 		return nil, err
 	}
-	rt, err := p.c.runtime(ctx)
+	eng, err := p.c.engine(ctx)
 	if err != nil {
 		return nil, err
 	}
-	v := &view{name: name, rt: rt, stack: p.stack(ctx, rt, name)}
-	all, err := projectBoxes(rt, name, nil, oneoff)
+	v := &view{name: name, eng: eng, stack: p.stack(eng, name)}
+	all, err := projectBoxes(eng, name, nil, oneoff)
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +175,11 @@ func (p *compose) boxes(ctx context.Context, services []string, oneoff bool) (*v
 
 // stack is the project's stack as last loaded or stored: what verbs that
 // need no file know of its services. Nil when neither has it.
-func (p *compose) stack(ctx context.Context, rt *runtime.Runtime, name string) *spec.Stack {
+func (p *compose) stack(eng *engine.Engine, name string) *spec.Stack {
 	if p.project != nil {
 		return p.project.Stack
 	}
-	if rec, err := reconcile.NewStore(rt.Root()).Get(name); err == nil {
+	if rec, err := eng.Stack(name); err == nil {
 		return &rec.Stack
 	}
 	return nil
@@ -216,8 +217,8 @@ func (b projectBox) shortName(project string) string {
 
 // projectBoxes lists the project's boxes of services (all when none), by
 // name; one-offs (compose run) only with oneoff.
-func projectBoxes(rt *runtime.Runtime, project string, services []string, oneoff bool) ([]projectBox, error) {
-	all, err := rt.Boxes()
+func projectBoxes(eng *engine.Engine, project string, services []string, oneoff bool) ([]projectBox, error) {
+	all, err := eng.Boxes()
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/spec"
 	shellwords "github.com/mattn/go-shellwords"
@@ -126,26 +127,22 @@ func composeRun(ctx context.Context, p *compose, args []string) error {
 	}
 	b.Labels[reconcile.LabelProject], b.Labels[reconcile.LabelService], b.Labels[reconcile.LabelOneoff] = s.Name, service, "True"
 
-	e, _, err := p.c.executor(ctx)
+	e, err := p.c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	rt := e.RT
 	if !*noDeps {
-		if err := upDependencies(ctx, e, s, service); err != nil {
+		if err := e.UpDependencies(ctx, s, service, engine.ReconcileOptions{Progress: p.c.stdout}); err != nil {
 			return err
 		}
 	}
-	img, err := rt.ResolveImage(ctx, b.Image, p.c.stderr)
-	if err != nil {
-		return err
-	}
-	box, err := rt.Create(ctx, &b, img)
+	img, err := e.ResolveImage(ctx, b.Image, p.c.stderr)
 	if err != nil {
 		return err
 	}
 	if *detach {
-		if err := rt.Start(ctx, box.ID, false); err != nil {
+		box, err := e.Run(ctx, &b, img, engine.RunOptions{})
+		if err != nil {
 			return startFailure(err)
 		}
 		fmt.Fprintln(p.c.stdout, box.Name)
@@ -156,31 +153,12 @@ func composeRun(ctx context.Context, p *compose, args []string) error {
 		signal.Notify(sigs, proxied...)
 		defer signal.Stop(sigs)
 	}
-	if err := rt.Start(ctx, box.ID, true); err != nil {
+	box, err := e.Run(ctx, &b, img, engine.RunOptions{Attach: true})
+	if err != nil {
 		return startFailure(err)
 	}
 	keys, _ := parseDetachKeys(defaultDetachKeys)
-	return p.c.attach(ctx, rt, box.ID, attachOpts{stdin: b.Interactive, tty: b.Tty, keys: keys}, sigs)
-}
-
-// upDependencies makes what service depends on run as the project file
-// says, as up would (without storing the project), and waits for their
-// conditions.
-func upDependencies(ctx context.Context, e *reconcile.Executor, s *spec.Stack, service string) error {
-	deps := reconcile.WithDependencies(s, []string{service})
-	delete(deps, service)
-	if len(deps) == 0 {
-		return nil
-	}
-	observed, err := reconcile.Observe(e.RT, map[string]bool{s.Name: true})
-	if err != nil {
-		return err
-	}
-	actions, _ := reconcile.Narrow(reconcile.Plan(reconcile.DesiredFromStack(s), observed), reconcile.Options{Only: deps})
-	if err := e.Execute(ctx, actions); err != nil {
-		return err
-	}
-	return e.WaitFor(ctx, s.Name, s.Boxes[service].DependsOn)
+	return p.c.attach(ctx, e, box, attachOpts{stdin: b.Interactive, tty: b.Tty, keys: keys}, sigs)
 }
 
 func randomHex(n int) string {

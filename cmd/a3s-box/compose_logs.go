@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -41,7 +42,7 @@ func composeLogs(ctx context.Context, p *compose, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return streamLogs(ctx, p.c, v.rt, v.name, v.boxes, o)
+	return streamLogs(ctx, p.c, v.eng, v.name, v.boxes, o)
 }
 
 // logOptions are compose's log flags: the lines of each box to show, and
@@ -118,7 +119,7 @@ const logBatchIdle = 50 * time.Millisecond
 
 // streamLogs prints the logs of boxes, interleaved by time; with follow
 // it goes on until every box has stopped or ctx ends.
-func streamLogs(ctx context.Context, c *cli, rt *runtime.Runtime, project string, boxes []projectBox, o logOptions) error {
+func streamLogs(ctx context.Context, c *cli, eng *engine.Engine, project string, boxes []projectBox, o logOptions) error {
 	printer := newLogPrinter(c, project, boxes, o)
 	lines := make(chan logLine, 256)
 	errs := make(chan error, len(boxes))
@@ -128,10 +129,10 @@ func streamLogs(ctx context.Context, c *cli, rt *runtime.Runtime, project string
 		go func() {
 			defer wg.Done()
 			running := func() bool {
-				cur, err := rt.Lookup(b.ID)
+				cur, err := eng.Box(b.ID)
 				return err == nil && (cur.State.Running() || cur.State.Status == spec.StatusRestarting)
 			}
-			err := rt.Logs(ctx, b.ID, o.LogOptions, running,
+			err := eng.Logs(ctx, b.Box, o.LogOptions, running,
 				func(e *runtime.LogEntry) error {
 					select {
 					case lines <- logLine{b.ID, e}:

@@ -184,11 +184,11 @@ func composeLS(ctx context.Context, p *compose, args []string) error {
 	if *format != "table" && *format != "json" {
 		return fmt.Errorf("invalid --format %q: want table or json", *format)
 	}
-	rt, err := p.c.runtime(ctx)
+	eng, err := p.c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	boxes, err := rt.Boxes()
+	boxes, err := eng.Boxes()
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func composeLS(ctx context.Context, p *compose, args []string) error {
 		}
 		states[project][b.State.Status]++
 	}
-	store := reconcile.NewStore(rt.Root())
+
 	rows := []composeLSRow{}
 	for _, project := range sortedKeys(states) {
 		var status []string
@@ -214,7 +214,7 @@ func composeLS(ctx context.Context, p *compose, args []string) error {
 			status = append(status, fmt.Sprintf("%s(%d)", st, states[project][st]))
 		}
 		row := composeLSRow{Name: project, Status: strings.Join(status, ", ")}
-		if rec, err := store.Get(project); err == nil {
+		if rec, err := eng.Stack(project); err == nil {
 			files := rec.Source.Files
 			if len(files) == 0 && rec.Source.Path != "" {
 				files = []string{rec.Source.Path}
@@ -282,7 +282,7 @@ func composeImages(ctx context.Context, p *compose, args []string) error {
 			}
 		}
 		size := "N/A"
-		if img, err := v.rt.Images.Get(ctx, b.ImageID); err == nil {
+		if img, err := v.eng.Images().Get(ctx, b.ImageID); err == nil {
 			size = humanSize(img.Size)
 		}
 		t.rows = append(t.rows, map[string]any{"ContainerName": b.Name, "Repository": repo, "Tag": tag, "ID": id, "Size": size})
@@ -359,7 +359,7 @@ func composeTop(ctx context.Context, p *compose, args []string) error {
 		if !b.State.Running() {
 			continue
 		}
-		t, err := v.rt.Top(ctx, b.ID)
+		t, err := v.eng.Top(ctx, b.Box)
 		if err != nil {
 			return fmt.Errorf("top %s: %w", b.Name, err)
 		}

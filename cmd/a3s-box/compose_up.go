@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
@@ -63,27 +64,28 @@ func composeUp(ctx context.Context, p *compose, args []string) error {
 	if *waitTimeout > 0 {
 		limit = time.Duration(*waitTimeout) * time.Second
 	}
-	e, store, err := p.c.executor(ctx)
+	e, err := p.c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	e.DependTimeout, e.StopTimeout = limit, timeout
 	src := reconcile.Source{Kind: reconcile.SourceFile, Path: proj.Files[0]}
 	if len(proj.Files) > 1 {
 		src.Files = proj.Files
 	}
 	started := time.Now()
-	if _, _, err := store.Put(ctx, &s, src); err != nil {
-		return err
-	}
 	var only map[string]bool
 	if len(services) > 0 {
 		only = reconcile.WithDependencies(&s, services)
 	}
-	res, err := e.ReconcileWith(ctx, store, s.Name, reconcile.Options{
-		Prune: *removeOrphans, Only: only, Recreate: *forceRecreate, NoStart: *noStart,
-	})
-	if res != nil && len(res.Orphans) > 0 {
+	o := engine.ReconcileOptions{
+		Options:  reconcile.Options{Prune: *removeOrphans, Only: only, Recreate: *forceRecreate, NoStart: *noStart},
+		Progress: p.c.stdout, DependTimeout: limit, StopTimeout: timeout,
+	}
+	res, err := e.Apply(ctx, &s, src, o)
+	if res == nil {
+		return err
+	}
+	if res.Result != nil && len(res.Orphans) > 0 {
 		var names []string
 		for _, o := range res.Orphans {
 			names = append(names, o.BoxName())
@@ -98,12 +100,12 @@ func composeUp(ctx context.Context, p *compose, args []string) error {
 		return nil
 	}
 	if *wait {
-		return waitStack(ctx, e.RT, narrowStack(&s, only), limit)
+		return e.WaitStack(ctx, narrowStack(&s, only), limit)
 	}
 	if *detach {
 		return nil
 	}
-	return p.attachUp(ctx, e, store, &s, only, logOptions{
+	return p.attachUp(ctx, e, &s, only, o, logOptions{
 		LogOptions: runtime.LogOptions{Follow: true, Tail: -1, Since: started}, stamps: *stamps, noColor: *noColor, noPrefix: *noPrefix,
 	})
 }
@@ -136,18 +138,18 @@ func narrowStack(s *spec.Stack, only map[string]bool) *spec.Stack {
 // attachUp follows the output of the project's services until they have
 // all stopped. A first SIGINT or SIGTERM stops them, dependents first, as
 // an edit of the desired state (compose stop); a second kills them.
-func (p *compose) attachUp(ctx context.Context, e *reconcile.Executor, store *reconcile.Store, s *spec.Stack, only map[string]bool, o logOptions) error {
+func (p *compose) attachUp(ctx context.Context, e *engine.Engine, s *spec.Stack, only map[string]bool, ro engine.ReconcileOptions, o logOptions) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	boxes, err := projectBoxes(e.RT, s.Name, slices.Collect(maps.Keys(narrowStack(s, only).Boxes)), false)
+	boxes, err := projectBoxes(e, s.Name, slices.Collect(maps.Keys(narrowStack(s, only).Boxes)), false)
 	if err != nil {
 		return err
 	}
 	follow, stopFollowing := context.WithCancel(ctx)
 	defer stopFollowing()
 	done := make(chan error, 1)
-	go func() { done <- streamLogs(follow, p.c, e.RT, s.Name, boxes, o) }()
+	go func() { done <- streamLogs(follow, p.c, e, s.Name, boxes, o) }()
 	select {
 	case err := <-done:
 		return err
@@ -155,7 +157,7 @@ func (p *compose) attachUp(ctx context.Context, e *reconcile.Executor, store *re
 	}
 	fmt.Fprintln(p.c.stdout, "Gracefully stopping... (press Ctrl+C again to force)")
 	stopped := make(chan error, 1)
-	go func() { stopped <- stopServices(ctx, e, store, s.Name, only) }()
+	go func() { stopped <- e.StopStack(ctx, s.Name, only, ro) }()
 	for {
 		select {
 		case err := <-stopped:
@@ -167,37 +169,10 @@ func (p *compose) attachUp(ctx context.Context, e *reconcile.Executor, store *re
 			return &exitError{code: 130}
 		case <-sigs:
 			for _, b := range boxes {
-				_ = e.RT.Kill(ctx, b.ID, syscall.SIGKILL)
+				_ = e.Kill(ctx, b.Box, syscall.SIGKILL)
 			}
 		}
 	}
-}
-
-// stopServices marks the boxes of only (all when nil) stopped in the
-// project's desired state, so that no reconcile undoes the stop, and
-// stops them, dependents first.
-func stopServices(ctx context.Context, e *reconcile.Executor, store *reconcile.Store, name string, only map[string]bool) error {
-	if err := setStopped(ctx, store, name, only, true); err != nil {
-		return err
-	}
-	_, err := e.ReconcileWith(ctx, store, name, reconcile.Options{Only: only, Kinds: map[reconcile.ActionKind]bool{reconcile.ActionStop: true}})
-	return err
-}
-
-// setStopped marks the boxes of only (all when nil) of a stored stack
-// wanted stopped, or running.
-func setStopped(ctx context.Context, store *reconcile.Store, name string, only map[string]bool, stopped bool) error {
-	_, err := store.Update(ctx, name, func(r *reconcile.StackRecord) error {
-		for box := range r.Stack.Boxes {
-			if only == nil || only[box] {
-				b := r.Boxes[box]
-				b.Stopped = stopped
-				r.Boxes[box] = b
-			}
-		}
-		return nil
-	})
-	return err
 }
 
 // servicesSet is the set of services, nil (all) when none are named.
@@ -233,17 +208,16 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, store, err := p.c.executor(ctx)
+	e, err := p.c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	e.StopTimeout = timeout
-	stack := p.stack(ctx, e.RT, name)
-	o := deleteOptions{volumes: *volumes}
+	stack := p.stack(e, name)
+	o := engine.DeleteOptions{ReconcileOptions: engine.ReconcileOptions{Progress: p.c.stdout, StopTimeout: timeout}, Volumes: *volumes}
 	if !*removeOrphans && p.project != nil {
 		known := p.project.Stack.Boxes
 		var orphans []string
-		o.keep = func(b reconcile.ObservedBox) bool {
+		o.Keep = func(b reconcile.ObservedBox) bool {
 			_, ok := known[b.Name]
 			if !ok {
 				orphans = append(orphans, b.Name)
@@ -257,7 +231,7 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		}()
 	}
 	// One-off boxes of `compose run` go with the project.
-	oneoffs, err := projectBoxes(e.RT, name, nil, true)
+	oneoffs, err := projectBoxes(e, name, nil, true)
 	if err != nil {
 		return err
 	}
@@ -265,15 +239,15 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		if !b.oneoff {
 			continue
 		}
-		if err := e.RT.Stop(ctx, b.ID, 0, stopTimeoutOf(b.Box, *timeout)); err != nil {
+		if err := e.Stop(ctx, b.Box, stopTimeout(*timeout)); err != nil {
 			return err
 		}
-		if err := e.RT.Remove(ctx, b.ID, true); err != nil && !errors.Is(err, runtime.ErrNoSuchBox) {
+		if err := e.Remove(ctx, b.Box, engine.RemoveOptions{Force: true}); err != nil && !errors.Is(err, runtime.ErrNoSuchBox) {
 			return err
 		}
 		fmt.Fprintf(p.c.stdout, " ✔ %s: removed\n", b.Name)
 	}
-	err = deleteStack(ctx, p.c, e, store, name, o)
+	err = e.Delete(ctx, name, o)
 	if errors.Is(err, reconcile.ErrNoStack) {
 		err = nil // nothing of the project exists: nothing to do
 	}
@@ -281,37 +255,23 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		return err
 	}
 	if *rmi == "all" && stack != nil {
-		removeServiceImages(ctx, p.c, e.RT, stack)
+		e.RemoveStackImages(ctx, stack, func(ref string, err error) {
+			if err != nil {
+				fmt.Fprintf(p.c.stderr, "a3s-box: warning: image %s: %v\n", ref, err)
+				return
+			}
+			fmt.Fprintf(p.c.stdout, " ✔ image %s: removed\n", ref)
+		})
 	}
 	return nil
 }
 
-// stopTimeoutOf is -t when given (non-negative), else the box's own.
-func stopTimeoutOf(b *runtime.Box, t int) int {
+// stopTimeout is -t when given (non-negative), else each box's own.
+func stopTimeout(t int) engine.StopOptions {
 	if t >= 0 {
-		return t
+		return engine.StopOptions{Timeout: &t}
 	}
-	return runtime.StopTimeout(b)
-}
-
-// removeServiceImages is down --rmi all: the images the services name,
-// each once; one still in use by another box stays, with a warning.
-// (--rmi local removes images without a custom tag, which compose builds:
-// every service of a3s-box names its image, so there are none.)
-func removeServiceImages(ctx context.Context, c *cli, rt *runtime.Runtime, s *spec.Stack) {
-	seen := map[string]bool{}
-	for _, name := range s.BoxNames() {
-		ref := s.Boxes[name].Image
-		if seen[ref] {
-			continue
-		}
-		seen[ref] = true
-		if _, err := rt.Images.Remove(ctx, ref, false); err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: warning: image %s: %v\n", ref, err)
-			continue
-		}
-		fmt.Fprintf(c.stdout, " ✔ image %s: removed\n", ref)
-	}
+	return engine.StopOptions{}
 }
 
 // composeStart starts the services' existing boxes, dependencies first,
@@ -343,23 +303,19 @@ func (p *compose) startStop(ctx context.Context, services []string, stop bool, t
 	if _, err := p.boxes(ctx, services, false); err != nil {
 		return err
 	}
-	e, store, err := p.c.executor(ctx)
+	e, err := p.c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	e.StopTimeout = &timeout
-	if _, err := store.Get(name); err != nil {
+	if _, err := e.Stack(name); err != nil {
 		return fmt.Errorf("project %s: %w (compose up creates it)", name, err)
 	}
 	only := servicesSet(services)
+	o := engine.ReconcileOptions{Progress: p.c.stdout, StopTimeout: &timeout}
 	if stop {
-		return stopServices(ctx, e, store, name, only)
+		return e.StopStack(ctx, name, only, o)
 	}
-	if err := setStopped(ctx, store, name, only, false); err != nil {
-		return err
-	}
-	_, err = e.ReconcileWith(ctx, store, name, reconcile.Options{Only: only, Kinds: map[reconcile.ActionKind]bool{reconcile.ActionStart: true}})
-	return err
+	return e.StartStack(ctx, name, only, o)
 }
 
 // composeRestart stops and starts the services' boxes, dependencies
@@ -382,16 +338,9 @@ func composeRestart(ctx context.Context, p *compose, args []string) error {
 		}
 	}
 	slices.SortStableFunc(v.boxes, func(a, b projectBox) int { return order[a.service] - order[b.service] })
-	rt, store := v.rt, reconcile.NewStore(v.rt.Root())
 	for _, b := range v.boxes {
-		if err := rt.Stop(ctx, b.ID, 0, stopTimeoutOf(b.Box, *timeout)); err != nil {
+		if err := v.eng.Restart(ctx, b.Box, stopTimeout(*timeout)); err != nil {
 			return fmt.Errorf("restart %s: %w", b.Name, err)
-		}
-		if err := rt.Start(ctx, b.ID, false); err != nil {
-			return fmt.Errorf("restart %s: %w", b.Name, err)
-		}
-		if err := reconcile.SetStopped(ctx, store, b.Box, false); err != nil {
-			return err
 		}
 		fmt.Fprintf(p.c.stdout, " ✔ %s: restarted\n", b.Name)
 	}

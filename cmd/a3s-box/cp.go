@@ -41,16 +41,16 @@ func cpVerb(ctx context.Context, c *cli, args []string) error {
 		return errors.New("must specify at least one box source")
 	}
 	name := srcBox + dstBox
-	rt, b, err := c.oneBox(ctx, name)
+	eng, b, err := c.oneBox(ctx, name)
 	if err != nil {
 		return err
 	}
 	o := runtime.CopyOptions{Follow: *follow, Owners: *owners}
 	switch {
 	case srcBox != "" && dstPath == "-":
-		return rt.CopyOutTar(ctx, b, srcPath, c.stdout, o)
+		return eng.CopyOutTar(ctx, b, srcPath, c.stdout, o)
 	case srcPath == "-":
-		return rt.CopyInTar(ctx, b, c.stdin, dstPath, o)
+		return eng.CopyInTar(ctx, b, c.stdin, dstPath, o)
 	}
 	var p *cpProgress
 	if !*quiet && isTerminal(c.stderr) {
@@ -58,9 +58,9 @@ func cpVerb(ctx context.Context, c *cli, args []string) error {
 		o.Progress = p.add
 	}
 	if srcBox != "" {
-		err = rt.CopyOut(ctx, b, srcPath, dstPath, o)
+		err = eng.CopyOut(ctx, b, srcPath, dstPath, o)
 	} else {
-		err = rt.CopyIn(ctx, b, srcPath, dstPath, o)
+		err = eng.CopyIn(ctx, b, srcPath, dstPath, o)
 	}
 	if p != nil {
 		p.done(err == nil, dst)

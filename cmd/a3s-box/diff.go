@@ -17,11 +17,11 @@ func diffVerb(ctx context.Context, c *cli, args []string) error {
 	if err := exactArgs(fs, "diff", 1); err != nil {
 		return err
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(0))
+	eng, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	changes, err := rt.Diff(ctx, b)
+	changes, err := eng.Diff(ctx, b)
 	if err != nil {
 		return err
 	}

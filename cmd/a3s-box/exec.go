@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -56,24 +56,11 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	if *workdir != "" && (*workdir)[0] != '/' {
 		return fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", *workdir)
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(0))
+	eng, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	// The process runs in the main process's environment, user and
-	// directory unless told otherwise, as Docker's exec does.
-	ex := &proto.Exec{
-		Args: fs.Args()[1:],
-		Env:  spec.MergeEnv(b.Main.Env, env),
-		Dir:  b.Main.Dir,
-		User: b.Main.User,
-	}
-	if *workdir != "" {
-		ex.Dir = *workdir
-	}
-	if *user != "" {
-		ex.User = *user
-	}
+	ex := engine.ExecOptions{Args: fs.Args()[1:], Env: env, Dir: *workdir, User: *user}
 	pio := runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr}
 	var t *terminal
 	switch {
@@ -90,7 +77,7 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	ex.Tty = *tty
 	ex.Rows, ex.Cols = t.size()
-	p, err := rt.Exec(ctx, b.ID, ex, pio)
+	p, err := eng.Exec(ctx, b, ex, pio)
 	var se *runtime.StartError
 	switch {
 	case errors.As(err, &se):

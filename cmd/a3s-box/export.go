@@ -25,14 +25,14 @@ func exportVerb(ctx context.Context, c *cli, args []string) error {
 	if *output == "" && isTerminal(c.stdout) {
 		return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(0))
+	eng, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	if *output == "" {
-		return rt.Export(ctx, b, c.stdout)
+		return eng.Export(ctx, b, c.stdout)
 	}
-	return writeOutput(*output, "export", func(w io.Writer) error { return rt.Export(ctx, b, w) })
+	return writeOutput(*output, "export", func(w io.Writer) error { return eng.Export(ctx, b, w) })
 }
 
 // writeOutput writes a verb's archive to path (-o): it appears under its

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
@@ -85,7 +86,7 @@ func TestGoldenInspect(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	rt := &runtime.Runtime{Driver: &runtime.QEMU{}}
 	b := goldenBoxes(now)[0]
-	out, err := json.MarshalIndent([]any{newInspect(rt, b, false)}, "", "    ")
+	out, err := json.MarshalIndent([]any{newInspect(engine.New(rt), b, false)}, "", "    ")
 	if err != nil {
 		t.Fatal(err)
 	}

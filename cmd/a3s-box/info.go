@@ -11,6 +11,7 @@ import (
 	goruntime "runtime"
 	"strings"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
@@ -70,11 +71,11 @@ func infoVerb(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	info := gatherInfo(ctx, c, rt)
+	info := gatherInfo(ctx, c, eng)
 	if *format != "" {
 		return writeFormatted(c, *format, info)
 	}
@@ -85,34 +86,35 @@ func infoVerb(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-func gatherInfo(ctx context.Context, c *cli, rt *runtime.Runtime) *Info {
+func gatherInfo(ctx context.Context, c *cli, eng *engine.Engine) *Info {
+	h := eng.Host(ctx)
 	info := &Info{
-		ServerVersion: runtime.Version, Accelerator: rt.Accel.Name, AccelReason: rt.Accel.Reason,
-		VMM: rt.Driver.Name(), ProtocolVersion: proto.Version, OSType: goruntime.GOOS,
-		NCPU: goruntime.NumCPU(), Root: rt.Root(), DockerRootDir: rt.Root(),
+		ServerVersion: runtime.Version, Accelerator: h.Accel.Name, AccelReason: h.Accel.Reason,
+		VMM: h.VMM, ProtocolVersion: proto.Version, OSType: goruntime.GOOS,
+		NCPU: goruntime.NumCPU(), Root: eng.Root(), DockerRootDir: eng.Root(),
 	}
 	fail := func(err error) { info.Errors = append(info.Errors, err.Error()) }
-	if strings.HasPrefix(rt.Accel.Reason, "set by") {
+	if strings.HasPrefix(h.Accel.Reason, "set by") {
 		d := runtime.DetectAccel()
 		info.AccelDetected = d.Name + " (" + d.Reason + ")"
 	}
-	if v, err := rt.Driver.Version(ctx); err == nil {
-		info.VMMVersion = v
+	if h.VMMErr == nil {
+		info.VMMVersion = h.VMMVersion
 	} else {
-		fail(err)
+		fail(h.VMMErr)
 	}
-	if k, i, err := rt.GuestFiles(); err == nil {
-		info.GuestKernel, info.Initrd, info.GuestKernelVersion = k, i, kernelRelease(k)
+	if h.GuestErr == nil {
+		info.GuestKernel, info.Initrd, info.GuestKernelVersion = h.Kernel, h.Initrd, kernelRelease(h.Kernel)
 	} else {
-		fail(err)
+		fail(h.GuestErr)
 	}
-	if g, err := rt.LastGuest(); err == nil && g != nil {
+	if g, err := eng.LastGuest(); err == nil && g != nil {
 		info.GuestAgentVersion = g.Version
 		if info.GuestKernelVersion == "" {
 			info.GuestKernelVersion = g.Kernel
 		}
 	}
-	boxes, err := rt.Boxes()
+	boxes, err := eng.Boxes()
 	if err != nil {
 		fail(err)
 	}
@@ -127,7 +129,7 @@ func gatherInfo(ctx context.Context, c *cli, rt *runtime.Runtime) *Info {
 			info.ContainersStopped++
 		}
 	}
-	if du, err := c.diskUsage(ctx, rt); err == nil {
+	if du, err := c.diskUsage(ctx, eng); err == nil {
 		info.Images = len(du.images.Images)
 		info.DiskUsage = du.images.Total + du.boxesSize() + du.volumesSize()
 	} else {
@@ -216,11 +218,11 @@ func versionVerb(ctx context.Context, c *cli, args []string) error {
 	var v Version
 	v.Client.Version, v.Client.Protocol, v.Client.GoVersion = runtime.Version, proto.Version, goruntime.Version()
 	v.Client.Os, v.Client.Arch = goruntime.GOOS, goruntime.GOARCH
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	g, err := rt.LastGuest()
+	g, err := eng.LastGuest()
 	if err != nil {
 		fmt.Fprintf(c.stderr, "WARNING: %v\n", err)
 	}

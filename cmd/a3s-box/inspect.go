@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -107,13 +108,13 @@ func dockerTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
+func newInspect(eng *engine.Engine, b *runtime.Box, size bool) *inspectJSON {
 	st := b.State
 	j := &inspectJSON{
 		ID: b.ID, Created: dockerTime(b.Created), Image: b.ImageID, Name: "/" + b.Name,
-		LogPath: rt.LogPath(b.ID), RestartCount: st.RestartCount, Driver: rt.Driver.Name(), Platform: "linux",
-		Mounts:          inspectMounts(rt, b),
-		NetworkSettings: newInspectNetwork(rt, b),
+		LogPath: eng.LogPath(b), RestartCount: st.RestartCount, Driver: eng.Driver(), Platform: "linux",
+		Mounts:          inspectMounts(eng, b),
+		NetworkSettings: newInspectNetwork(eng, b),
 	}
 	if len(b.Main.Args) > 0 {
 		j.Path, j.Args = b.Main.Args[0], b.Main.Args[1:]
@@ -150,7 +151,7 @@ func newInspect(rt *runtime.Runtime, b *runtime.Box, size bool) *inspectJSON {
 		}
 	}
 	if size {
-		rw, virt := rt.BoxSize(b)
+		rw, virt := eng.BoxSize(b)
 		j.SizeRw, j.SizeRootFs = &rw, &virt
 	}
 	return j
@@ -174,14 +175,14 @@ func inspectVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	var objs []any
-	boxes, failed := c.lookupBoxes(rt, fs.Args())
+	boxes, failed := c.lookupBoxes(eng, fs.Args())
 	for _, b := range boxes {
-		objs = append(objs, newInspect(rt, b, *size))
+		objs = append(objs, newInspect(eng, b, *size))
 	}
 	if err := show(objs); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
 )
@@ -26,7 +27,7 @@ type inspectEndpoint struct {
 	DNSNames    []string `json:"DNSNames"`
 }
 
-func newInspectNetwork(rt *runtime.Runtime, b *runtime.Box) inspectNetwork {
+func newInspectNetwork(eng *engine.Engine, b *runtime.Box) inspectNetwork {
 	ns := inspectNetwork{Ports: map[string][]inspectPort{}, Networks: map[string]inspectEndpoint{}}
 	for _, p := range sortedBindings(boxBindings(b)) {
 		k := fmt.Sprintf("%d/%s", p.ContainerPort, p.Protocol)
@@ -36,10 +37,7 @@ func newInspectNetwork(rt *runtime.Runtime, b *runtime.Box) inspectNetwork {
 		}
 		ns.Ports[k] = append(ns.Ports[k], inspectPort{HostIP: ip, HostPort: strconv.Itoa(int(p.HostPort))})
 	}
-	if rt == nil || rt.Networks == nil {
-		return ns
-	}
-	ms, err := rt.Networks.Memberships(b.ID)
+	ms, err := eng.Memberships(b)
 	if err != nil {
 		return ns
 	}

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"syscall"
 
-	"github.com/a3s-box/a3s-box/reconcile"
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/spf13/pflag"
 )
@@ -32,16 +31,16 @@ var errPrinted = &exitError{code: 1}
 // eachBox runs fn on every named box, reporting each failure on its own
 // line and going on, as Docker does; it fails if any one failed. With
 // echo, each box done is printed as the user named it.
-func (c *cli) eachBox(ctx context.Context, refs []string, echo bool, fn func(rt *runtime.Runtime, b *runtime.Box) error) error {
-	rt, err := c.runtime(ctx)
+func (c *cli) eachBox(ctx context.Context, refs []string, echo bool, fn func(e *engine.Engine, b *runtime.Box) error) error {
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	failed := false
 	for _, ref := range refs {
-		b, err := rt.Lookup(ref)
+		b, err := e.Box(ref)
 		if err == nil {
-			err = fn(rt, b)
+			err = fn(e, b)
 		}
 		if err != nil {
 			fmt.Fprintf(c.stderr, "a3s-box: %v\n", boxError(ref, err))
@@ -60,9 +59,9 @@ func (c *cli) eachBox(ctx context.Context, refs []string, echo bool, fn func(rt 
 
 // lookupBoxes finds every named box, reporting each unknown one on its
 // own line; failed says whether any was.
-func (c *cli) lookupBoxes(rt *runtime.Runtime, refs []string) (boxes []*runtime.Box, failed bool) {
+func (c *cli) lookupBoxes(e *engine.Engine, refs []string) (boxes []*runtime.Box, failed bool) {
 	for _, ref := range refs {
-		b, err := rt.Lookup(ref)
+		b, err := e.Box(ref)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "a3s-box: %v\n", boxError(ref, err))
 			failed = true
@@ -81,17 +80,17 @@ func boxError(ref string, err error) error {
 	return err
 }
 
-// oneBox opens the runtime and finds the box ref names.
-func (c *cli) oneBox(ctx context.Context, ref string) (*runtime.Runtime, *runtime.Box, error) {
-	rt, err := c.runtime(ctx)
+// oneBox opens the engine and finds the box ref names.
+func (c *cli) oneBox(ctx context.Context, ref string) (*engine.Engine, *runtime.Box, error) {
+	e, err := c.engine(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := rt.Lookup(ref)
+	b, err := e.Box(ref)
 	if err != nil {
 		return nil, nil, boxError(ref, err)
 	}
-	return rt, b, nil
+	return e, b, nil
 }
 
 func startVerb(ctx context.Context, c *cli, args []string) error {
@@ -113,28 +112,25 @@ func startVerb(ctx context.Context, c *cli, args []string) error {
 		return errors.New("you cannot start and attach multiple boxes at once")
 	}
 	if *attach || *interactive {
-		rt, b, err := c.oneBox(ctx, fs.Arg(0))
+		e, b, err := c.oneBox(ctx, fs.Arg(0))
 		if err != nil {
 			return err
 		}
 		sigs := make(chan os.Signal, 8)
 		signal.Notify(sigs, proxied...)
 		defer signal.Stop(sigs)
-		if err := rt.Start(ctx, b.ID, true); err != nil {
+		if err := e.Start(ctx, b, true); err != nil {
 			return err
 		}
-		err = c.attach(ctx, rt, b.ID, attachOpts{stdin: *interactive && b.Spec.Interactive, tty: b.Spec.Tty, keys: keys}, sigs)
+		err = c.attach(ctx, e, b, attachOpts{stdin: *interactive && b.Spec.Interactive, tty: b.Spec.Tty, keys: keys}, sigs)
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == 125 {
 			ee.code = 1
 		}
 		return err
 	}
-	return c.eachBox(ctx, fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		if err := rt.Start(ctx, b.ID, false); err != nil {
-			return err
-		}
-		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b, false)
+	return c.eachBox(ctx, fs.Args(), true, func(e *engine.Engine, b *runtime.Box) error {
+		return e.Start(ctx, b, false)
 	})
 }
 
@@ -173,20 +169,16 @@ func (o *stopOpts) parse(c *cli, args []string) error {
 	return nil
 }
 
-// stopBox stops one box with the -t and -s a user gave.
-func stopBox(ctx context.Context, rt *runtime.Runtime, b *runtime.Box, timeout int, sigName string) error {
-	var sig syscall.Signal
-	if sigName != "" {
-		s, err := runtime.ParseSignal(sigName)
-		if err != nil {
-			return err
-		}
-		sig = s
+// options are the stop the user asked for.
+func (o *stopOpts) options() engine.StopOptions {
+	var so engine.StopOptions
+	if o.sig != "" {
+		so.Signal, _ = runtime.ParseSignal(o.sig) // checked by parse
 	}
-	if timeout == -2 {
-		timeout = runtime.StopTimeout(b)
+	if o.timeout != -2 {
+		so.Timeout = &o.timeout
 	}
-	return rt.Stop(ctx, b.ID, sig, timeout)
+	return so
 }
 
 func stopVerb(ctx context.Context, c *cli, args []string) error {
@@ -194,13 +186,8 @@ func stopVerb(ctx context.Context, c *cli, args []string) error {
 	if err := o.parse(c, args); err != nil {
 		return err
 	}
-	return c.eachBox(ctx, o.fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		if err := stopBox(ctx, rt, b, o.timeout, o.sig); err != nil {
-			return err
-		}
-		// A stop is an edit of the desired state: a reconcile (watch's
-		// resync, the next apply of another change) keeps it stopped.
-		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b, true)
+	return c.eachBox(ctx, o.fs.Args(), true, func(e *engine.Engine, b *runtime.Box) error {
+		return e.Stop(ctx, b, o.options())
 	})
 }
 
@@ -209,11 +196,8 @@ func restartVerb(ctx context.Context, c *cli, args []string) error {
 	if err := o.parse(c, args); err != nil {
 		return err
 	}
-	return c.eachBox(ctx, o.fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		if err := stopBox(ctx, rt, b, o.timeout, o.sig); err != nil {
-			return err
-		}
-		return rt.Start(ctx, b.ID, false)
+	return c.eachBox(ctx, o.fs.Args(), true, func(e *engine.Engine, b *runtime.Box) error {
+		return e.Restart(ctx, b, o.options())
 	})
 }
 
@@ -230,11 +214,8 @@ func killVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.eachBox(ctx, fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		if err := rt.Kill(ctx, b.ID, sig); err != nil {
-			return err
-		}
-		return nil
+	return c.eachBox(ctx, fs.Args(), true, func(e *engine.Engine, b *runtime.Box) error {
+		return e.Kill(ctx, b, sig)
 	})
 }
 
@@ -251,11 +232,11 @@ func pauseVerb(freeze bool) func(ctx context.Context, c *cli, args []string) err
 		if err := needArgs(fs, name, 1); err != nil {
 			return err
 		}
-		return c.eachBox(ctx, fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-			if err := rt.Pause(ctx, b.ID, freeze); err != nil {
-				return err
+		return c.eachBox(ctx, fs.Args(), true, func(e *engine.Engine, b *runtime.Box) error {
+			if freeze {
+				return e.Pause(ctx, b)
 			}
-			return nil
+			return e.Unpause(ctx, b)
 		})
 	}
 }
@@ -270,19 +251,8 @@ func rmVerb(ctx context.Context, c *cli, args []string) error {
 	if err := needArgs(fs, "rm", 1); err != nil {
 		return err
 	}
-	return c.eachBox(ctx, fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		remove := rt.Remove
-		if *volumes {
-			remove = rt.RemoveWithVolumes
-		}
-		if err := remove(ctx, b.ID, *force); err != nil {
-			return err
-		}
-		// rm is an edit too: the box leaves the implicit stack.
-		if err := reconcile.Forget(ctx, reconcile.NewStore(rt.Root()), b); err != nil {
-			return err
-		}
-		return nil
+	return c.eachBox(ctx, fs.Args(), true, func(e *engine.Engine, b *runtime.Box) error {
+		return e.Remove(ctx, b, engine.RemoveOptions{Force: *force, Volumes: *volumes})
 	})
 }
 
@@ -294,8 +264,8 @@ func waitVerb(ctx context.Context, c *cli, args []string) error {
 	if err := needArgs(fs, "wait", 1); err != nil {
 		return err
 	}
-	return c.eachBox(ctx, fs.Args(), false, func(rt *runtime.Runtime, b *runtime.Box) error {
-		code, err := rt.Wait(ctx, b.ID)
+	return c.eachBox(ctx, fs.Args(), false, func(e *engine.Engine, b *runtime.Box) error {
+		code, err := e.Wait(ctx, b)
 		if err != nil {
 			return err
 		}
@@ -312,9 +282,9 @@ func renameVerb(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() != 2 {
 		return errors.New("'a3s-box rename' requires exactly 2 arguments.\nSee 'a3s-box rename --help'.")
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(0))
+	e, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	return rt.Rename(ctx, b.ID, fs.Arg(1))
+	return e.Rename(ctx, b, fs.Arg(1))
 }

@@ -38,17 +38,17 @@ func logsVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(0))
+	eng, b, err := c.oneBox(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	running := func() bool {
-		cur, err := rt.Lookup(b.ID)
+		cur, err := eng.Box(b.ID)
 		return err == nil && (cur.State.Running() || cur.State.Status == spec.StatusRestarting)
 	}
-	return rt.Logs(ctx, b.ID, o, running, func(e *runtime.LogEntry) error {
+	return eng.Logs(ctx, b, o, running, func(e *runtime.LogEntry) error {
 		var w io.Writer = c.stdout
 		if e.Stream == "stderr" {
 			w = c.stderr
@@ -120,14 +120,14 @@ func eventsVerb(ctx context.Context, c *cli, args []string) error {
 		}
 		l.table = false
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	follow := *until == "" || u.After(now)
-	return rt.Events(ctx, s, u, follow, func(e *runtime.Event) error {
+	return eng.Events(ctx, s, u, follow, func(e *runtime.Event) error {
 		if !match(e) {
 			return nil
 		}

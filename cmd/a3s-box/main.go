@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/spf13/pflag"
 )
@@ -38,7 +39,7 @@ type cli struct {
 	root           string
 	accel          string
 	cfg            *runtime.Config
-	rt             *runtime.Runtime
+	eng            *engine.Engine
 }
 
 // exitError carries a specific exit status out of a verb.
@@ -120,28 +121,22 @@ func (c *cli) usage(fs *pflag.FlagSet) {
 	fmt.Fprintf(c.stdout, "\nGlobal Options:\n%s\nRun 'a3s-box COMMAND --help' for more information on a command.\n", fs.FlagUsages())
 }
 
-// runtime opens the state directory with the global options applied:
+// engine opens the state directory with the global options applied:
 // flags over environment over the config file.
-func (c *cli) runtime(ctx context.Context) (*runtime.Runtime, error) {
-	if c.rt != nil {
-		return c.rt, nil
+func (c *cli) engine(ctx context.Context) (*engine.Engine, error) {
+	if c.eng != nil {
+		return c.eng, nil
 	}
 	cfg, err := c.config()
 	if err != nil {
 		return nil, err
 	}
-	cfg.Warn = c.stderr
-	rt, err := runtime.New(ctx, cfg)
+	eng, err := engine.Open(ctx, cfg, engine.Options{Warn: c.stderr})
 	if err != nil {
 		return nil, err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the a3s-box binary: %w", err)
-	}
-	rt.SupervisorCommand = runtime.NewSupervisorCommand(exe, []string{"--root", cfg.Root, "--accel", rt.Accel.Name})
-	c.rt = rt
-	return rt, nil
+	c.eng = eng
+	return eng, nil
 }
 
 func (c *cli) config() (*runtime.Config, error) {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/volume"
 	"github.com/a3s-box/a3s-box/spec"
@@ -80,14 +81,14 @@ type inspectMount struct {
 // inspectMounts renders a box's mounts as Docker does: a volume's Source
 // is its directory on the host, a bind's Propagation rprivate, Mode the
 // -v mode ("z" for a read-write volume, "ro" when read-only).
-func inspectMounts(rt *runtime.Runtime, b *runtime.Box) []inspectMount {
+func inspectMounts(eng *engine.Engine, b *runtime.Box) []inspectMount {
 	out := []inspectMount{}
 	for _, m := range b.Mounts {
 		im := inspectMount{Type: m.Type, Destination: m.Destination, RW: !m.ReadOnly}
 		switch m.Type {
 		case spec.MountVolume:
 			im.Name, im.Driver, im.Mode = m.Name, volume.Driver, "z"
-			im.Source = rt.VolumeMountpoint(m.Name)
+			im.Source = eng.VolumeMountpoint(m.Name)
 		case spec.MountBind:
 			im.Source, im.Propagation = m.Source, "rprivate"
 		}

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
-	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime/network"
 )
 
@@ -49,14 +48,11 @@ func networkCreateVerb(ctx context.Context, c *cli, args []string) error {
 	if *ipv6 {
 		return errors.New("--ipv6: a3s-box networks are IPv4 only")
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	if err := rt.Networks.Repair(ctx); err != nil {
-		return err
-	}
-	n, err := rt.Networks.Create(ctx, network.Config{
+	n, err := eng.CreateNetwork(ctx, network.Config{
 		Name: fs.Arg(0), Driver: *driver, Subnet: *subnet, Gateway: *gateway, Internal: *internal, Labels: parseLabels(*labels),
 	})
 	if err != nil {
@@ -109,42 +105,23 @@ var netHeader = netRow{
 
 // listedNetwork is a network as the verbs show it: a record, or the
 // none network, which has none.
-type listedNetwork struct {
-	*network.Network
-	none bool
-}
+type listedNetwork = engine.ListedNetwork
 
-func (n listedNetwork) driver() string {
-	if n.none {
+func driverOf(n listedNetwork) string {
+	if n.None {
 		return "null"
 	}
 	return n.Driver
 }
 
-// networks lists the root's networks with none, and with the default
-// network, as Docker always shows them: before its first use it has no
-// record (nor subnet, nor bridge) yet.
-func (c *cli) networks(ctx context.Context) (*runtime.Runtime, []listedNetwork, error) {
-	rt, err := c.runtime(ctx)
+// networks lists the networks as Docker shows them.
+func (c *cli) networks(ctx context.Context) (*engine.Engine, []listedNetwork, error) {
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	nets, err := rt.Networks.List()
-	if err != nil {
-		return nil, nil, err
-	}
-	root := rt.Networks.Root()
-	out := []listedNetwork{{Network: &network.Network{ID: network.NoneID(root), Name: network.NoneName}, none: true}}
-	hasDefault := false
-	for _, n := range nets {
-		out = append(out, listedNetwork{Network: n})
-		hasDefault = hasDefault || n.Name == network.DefaultName
-	}
-	if !hasDefault {
-		out = append(out, listedNetwork{Network: &network.Network{ID: network.DefaultID(root), Name: network.DefaultName, Driver: network.Driver}})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return rt, out, nil
+	nets, err := eng.Networks()
+	return eng, nets, err
 }
 
 func newNetRow(n listedNetwork, noTrunc bool) netRow {
@@ -153,7 +130,7 @@ func newNetRow(n listedNetwork, noTrunc bool) netRow {
 		id = id[:12]
 	}
 	return netRow{
-		ID: id, Name: n.Name, Driver: n.driver(), Scope: "local", IPv6: "false",
+		ID: id, Name: n.Name, Driver: driverOf(n), Scope: "local", IPv6: "false",
 		Internal: fmt.Sprint(n.Internal), Labels: joinLabels(n.Labels), labels: n.Labels,
 		CreatedAt: n.Created.Local().Format("2006-01-02 15:04:05.999999999 -0700 MST"),
 	}
@@ -216,10 +193,10 @@ func netFilter(specs []string) (func(listedNetwork) bool, error) {
 		by[k] = append(by[k], v)
 	}
 	one := func(k, v string, n listedNetwork) bool {
-		builtin := n.none || n.Name == network.DefaultName
+		builtin := n.None || n.Name == network.DefaultName
 		switch k {
 		case "driver":
-			return n.driver() == v
+			return driverOf(n) == v
 		case "id":
 			return strings.HasPrefix(n.ID, v)
 		case "label":
@@ -278,14 +255,14 @@ type netEndpoint struct {
 
 func newNetInspect(n listedNetwork, boxName func(id string) string) *netInspect {
 	j := &netInspect{
-		Name: n.Name, ID: n.ID, Created: dockerTime(n.Created), Scope: "local", Driver: n.driver(),
+		Name: n.Name, ID: n.ID, Created: dockerTime(n.Created), Scope: "local", Driver: driverOf(n),
 		IPAM:       netIPAM{Driver: "default", Config: []netIPAMConfig{}},
-		Attachable: !n.none, Containers: map[string]netEndpoint{}, Options: map[string]string{}, Labels: n.Labels,
+		Attachable: !n.None, Containers: map[string]netEndpoint{}, Options: map[string]string{}, Labels: n.Labels,
 	}
 	if j.Labels == nil {
 		j.Labels = map[string]string{}
 	}
-	if n.none {
+	if n.None {
 		return j
 	}
 	j.Internal = n.Internal
@@ -310,12 +287,12 @@ func networkInspectVerb(ctx context.Context, c *cli, args []string) error {
 	if err := needArgs(fs, "network inspect", 1); err != nil {
 		return err
 	}
-	rt, nets, err := c.networks(ctx)
+	eng, nets, err := c.networks(ctx)
 	if err != nil {
 		return err
 	}
 	boxName := func(id string) string {
-		if b, err := rt.Lookup(id); err == nil {
+		if b, err := eng.Box(id); err == nil {
 			return b.Name
 		}
 		return ""
@@ -370,29 +347,32 @@ func networkRmVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	force, _ := fs.GetBool("force")
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	if err := rt.Networks.Repair(ctx); err != nil {
-		return err
-	}
 	failed := false
+	var refs []string
 	for _, ref := range fs.Args() {
 		if ref == network.NoneName {
 			fmt.Fprintf(c.stderr, "a3s-box: %s is a pre-defined network and cannot be removed\n", ref)
 			failed = true
 			continue
 		}
-		if _, err := rt.Networks.Remove(ctx, ref); err != nil {
-			if force && errors.Is(err, network.ErrNotFound) {
-				continue
-			}
+		refs = append(refs, ref)
+	}
+	err = eng.RemoveNetworks(ctx, refs, func(ref string, err error) {
+		switch {
+		case err == nil:
+			fmt.Fprintln(c.stdout, ref)
+		case force && errors.Is(err, network.ErrNotFound):
+		default:
 			fmt.Fprintf(c.stderr, "a3s-box: %v\n", err)
 			failed = true
-			continue
 		}
-		fmt.Fprintln(c.stdout, ref)
+	})
+	if err != nil {
+		return err
 	}
 	if failed {
 		return errPrinted
@@ -438,11 +418,11 @@ func networkConnectVerb(ctx context.Context, c *cli, args []string) error {
 	if err := exactArgs(fs, "network connect", 2); err != nil {
 		return err
 	}
-	rt, b, err := c.oneBox(ctx, fs.Arg(1))
+	eng, b, err := c.oneBox(ctx, fs.Arg(1))
 	if err != nil {
 		return err
 	}
-	_, err = rt.Connect(ctx, b, network.Attachment{Network: fs.Arg(0), Aliases: *aliases, IP: *ip})
+	_, err = eng.Connect(ctx, b, network.Attachment{Network: fs.Arg(0), Aliases: *aliases, IP: *ip})
 	return err
 }
 
@@ -455,12 +435,12 @@ func networkDisconnectVerb(ctx context.Context, c *cli, args []string) error {
 	if err := exactArgs(fs, "network disconnect", 2); err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	id := fs.Arg(1)
-	b, err := rt.Lookup(id)
+	b, err := eng.Box(id)
 	switch {
 	case err == nil:
 		id = b.ID
@@ -468,7 +448,7 @@ func networkDisconnectVerb(ctx context.Context, c *cli, args []string) error {
 		return boxError(fs.Arg(1), err)
 	default:
 		// -f takes a removed box's endpoint off by its ID.
-		if n, nerr := rt.Networks.Get(fs.Arg(0)); nerr == nil {
+		if n, nerr := eng.Network(fs.Arg(0)); nerr == nil {
 			for bid := range n.Endpoints {
 				if strings.HasPrefix(bid, id) {
 					id = bid
@@ -476,5 +456,5 @@ func networkDisconnectVerb(ctx context.Context, c *cli, args []string) error {
 			}
 		}
 	}
-	return rt.Disconnect(ctx, fs.Arg(0), id, *force)
+	return eng.Disconnect(ctx, fs.Arg(0), id, *force)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/spec"
@@ -83,11 +84,11 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	boxes, err := rt.Boxes()
+	boxes, err := eng.Boxes()
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	nets, err := rt.Networks.Index()
+	nets, err := eng.NetworkIndex()
 	if err != nil {
 		return err
 	}
@@ -116,14 +117,14 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 		if !f.match(b) {
 			continue
 		}
-		row := newPSRow(rt, b, now, *noTrunc, *size)
+		row := newPSRow(eng, b, now, *noTrunc, *size)
 		row.Networks = networkNames(nets[b.ID])
 		rows = append(rows, row)
 	}
 	return l.print(rows)
 }
 
-func newPSRow(rt *runtime.Runtime, b *runtime.Box, now time.Time, noTrunc, size bool) psRow {
+func newPSRow(eng *engine.Engine, b *runtime.Box, now time.Time, noTrunc, size bool) psRow {
 	cmd := strconv.Quote(strings.Join(b.Main.Args, " "))
 	id := b.ID
 	if !noTrunc {
@@ -144,7 +145,7 @@ func newPSRow(rt *runtime.Runtime, b *runtime.Box, now time.Time, noTrunc, size 
 	}
 	r.Mounts, r.LocalVolumes = psMounts(b, noTrunc)
 	if size {
-		rw, virt := rt.BoxSize(b)
+		rw, virt := eng.BoxSize(b)
 		r.Size = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(virt))
 	}
 	return r

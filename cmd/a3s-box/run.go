@@ -8,10 +8,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/a3s-box/a3s-box/reconcile"
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
-	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -53,37 +52,26 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rt, err := c.runtime(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return &exitError{125, err}
 	}
-	img, err := resolveWithSignals(ctx, cancel, rt, b.Image, c, sigs)
+	img, err := resolveWithSignals(ctx, cancel, e, b.Image, c, sigs)
 	if err != nil {
 		return err
 	}
 	if err := bf.net.publishExposed(b, img); err != nil {
 		return &exitError{125, err}
 	}
-	var box *runtime.Box
-	if *detach {
-		box, err = c.createImperative(ctx, rt, b, img, false)
-	} else {
-		box, err = rt.Create(ctx, b, img)
-	}
+	box, err := e.Run(ctx, b, img, engine.RunOptions{Attach: !*detach})
 	if err != nil {
-		return &exitError{125, err}
+		return startFailure(err)
 	}
 	if *detach {
-		if err := rt.Start(ctx, box.ID, false); err != nil {
-			return startFailure(err)
-		}
 		fmt.Fprintln(c.stdout, box.ID)
 		return nil
 	}
-	if err := rt.Start(ctx, box.ID, true); err != nil {
-		return startFailure(err)
-	}
-	return c.attach(ctx, rt, box.ID, attachOpts{stdin: b.Interactive, tty: b.Tty, keys: keys}, sigs)
+	return c.attach(ctx, e, box, attachOpts{stdin: b.Interactive, tty: b.Tty, keys: keys}, sigs)
 }
 
 // attachOpts says how a CLI joins a box's main process.
@@ -95,7 +83,7 @@ type attachOpts struct {
 
 // attach relays a box's main process to the terminal until it exits, and
 // exits with its status; the detach keys leave it running.
-func (c *cli) attach(ctx context.Context, rt *runtime.Runtime, id string, o attachOpts, sigs chan os.Signal) error {
+func (c *cli) attach(ctx context.Context, e *engine.Engine, b *runtime.Box, o attachOpts, sigs chan os.Signal) error {
 	var t *terminal
 	if o.tty && o.stdin {
 		var err error
@@ -105,7 +93,7 @@ func (c *cli) attach(ctx context.Context, rt *runtime.Runtime, id string, o atta
 		defer t.close()
 	}
 	rows, cols := t.size()
-	att, err := rt.Attach(ctx, id, o.stdin, rows, cols)
+	att, err := e.Attach(ctx, b, o.stdin, rows, cols)
 	if err != nil {
 		return &exitError{125, err}
 	}
@@ -152,18 +140,18 @@ func createVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return &exitError{125, err}
 	}
-	rt, err := c.runtime(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return &exitError{125, err}
 	}
-	img, err := rt.ResolveImage(ctx, b.Image, c.stderr)
+	img, err := e.ResolveImage(ctx, b.Image, c.stderr)
 	if err != nil {
 		return &exitError{125, err}
 	}
 	if err := bf.net.publishExposed(b, img); err != nil {
 		return &exitError{125, err}
 	}
-	box, err := c.createImperative(ctx, rt, b, img, true)
+	box, err := e.Create(ctx, b, img)
 	if err != nil {
 		return &exitError{125, err}
 	}
@@ -171,40 +159,16 @@ func createVerb(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// createImperative creates a box for `run -d` or `create`, recording it in
-// the implicit stack first (an edit of the desired state), and undoing
-// that record if the box cannot be made.
-func (c *cli) createImperative(ctx context.Context, rt *runtime.Runtime, b *spec.Box, img *image.Image, stopped bool) (*runtime.Box, error) {
-	if b.Name == "" {
-		b.Name = rt.FreeName()
-	} else if _, err := rt.Lookup(b.Name); err == nil {
-		return nil, fmt.Errorf("%w: the box name %q is already in use; remove that box or choose another name", runtime.ErrNameInUse, b.Name)
-	}
-	store := reconcile.NewStore(rt.Root())
-	labels, err := reconcile.Imperative(ctx, store, b, stopped)
-	if err != nil {
-		return nil, err
-	}
-	if labels != nil {
-		b.Labels = labels
-	}
-	box, err := rt.Create(ctx, b, img)
-	if err != nil && labels != nil {
-		_ = reconcile.ForgetName(ctx, store, b.Name)
-	}
-	return box, err
-}
-
 // resolveWithSignals finds or pulls the image; a signal meanwhile cancels
 // the pull and ends the run with 128+signal.
-func resolveWithSignals(ctx context.Context, cancel context.CancelFunc, rt *runtime.Runtime, ref string, c *cli, sigs chan os.Signal) (*image.Image, error) {
+func resolveWithSignals(ctx context.Context, cancel context.CancelFunc, e *engine.Engine, ref string, c *cli, sigs chan os.Signal) (*image.Image, error) {
 	type result struct {
 		img *image.Image
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		img, err := rt.ResolveImage(ctx, ref, c.stderr)
+		img, err := e.ResolveImage(ctx, ref, c.stderr)
 		done <- result{img, err}
 	}()
 	select {

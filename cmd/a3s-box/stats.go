@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -72,13 +73,13 @@ func statsVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	// Named boxes are resolved once; an unknown one is an error before
 	// anything is shown.
-	named, failed := c.lookupBoxes(rt, fs.Args())
+	named, failed := c.lookupBoxes(eng, fs.Args())
 	if failed {
 		return errPrinted
 	}
@@ -86,14 +87,14 @@ func statsVerb(ctx context.Context, c *cli, args []string) error {
 		var out []statsSample
 		if len(named) > 0 {
 			for i, b := range named {
-				if fresh, err := rt.Lookup(b.ID); err == nil {
+				if fresh, err := eng.Box(b.ID); err == nil {
 					b = fresh
 				}
 				out = append(out, statsSample{box: b, ref: fs.Arg(i)})
 			}
 			return out
 		}
-		boxes, _ := rt.Boxes()
+		boxes, _ := eng.Boxes()
 		for _, b := range boxes {
 			if *all || b.State.Running() {
 				out = append(out, statsSample{box: b, ref: b.ID[:12]})
@@ -101,7 +102,7 @@ func statsVerb(ctx context.Context, c *cli, args []string) error {
 		}
 		return out
 	}
-	cpu := cpuMeter{rt: rt, last: map[string]cpuPoint{}}
+	cpu := cpuMeter{eng: eng, last: map[string]cpuPoint{}}
 	// A first reading of every VMM's CPU time, so that even one sample
 	// shows a CPU % over a whole interval.
 	if first := list(); cpu.start(first) {
@@ -116,7 +117,7 @@ func statsVerb(ctx context.Context, c *cli, args []string) error {
 	for {
 		began := time.Now()
 		samples := list()
-		collectStats(ctx, rt, &cpu, samples)
+		collectStats(ctx, eng, &cpu, samples)
 		rows := make([]any, len(samples))
 		for i := range samples {
 			rows[i] = newStatsRow(&samples[i], *noTrunc)
@@ -143,7 +144,7 @@ func statsVerb(ctx context.Context, c *cli, args []string) error {
 }
 
 // collectStats samples every box at once: each guest answers on its own.
-func collectStats(ctx context.Context, rt *runtime.Runtime, cpu *cpuMeter, samples []statsSample) {
+func collectStats(ctx context.Context, eng *engine.Engine, cpu *cpuMeter, samples []statsSample) {
 	var wg sync.WaitGroup
 	for i := range samples {
 		s := &samples[i]
@@ -155,7 +156,7 @@ func collectStats(ctx context.Context, rt *runtime.Runtime, cpu *cpuMeter, sampl
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				u, err := rt.Usage(ctx, s.box.ID)
+				u, err := eng.Usage(ctx, s.box)
 				switch {
 				case err == nil:
 					s.state, s.usage = sampleSampled, u
@@ -196,7 +197,7 @@ type cpuPoint struct {
 // over the wall time between two readings, in percent of one host CPU,
 // so a box busy on two CPUs shows 200%.
 type cpuMeter struct {
-	rt   *runtime.Runtime
+	eng  *engine.Engine
 	last map[string]cpuPoint
 }
 
@@ -216,7 +217,7 @@ func (m *cpuMeter) start(samples []statsSample) bool {
 // percent reads b's VMM's CPU time and gives its use since the last
 // reading (0 for the first).
 func (m *cpuMeter) percent(b *runtime.Box) (float64, bool) {
-	t, err := m.rt.CPUTime(b)
+	t, err := m.eng.CPUTime(b)
 	if err != nil {
 		return 0, false
 	}

@@ -34,7 +34,7 @@ func superviseVerb(ctx context.Context, c *cli, args []string) error {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		os.Stdout.WriteString("error 125 " + err.Error() + "\n")
 		return err
@@ -46,7 +46,7 @@ func superviseVerb(ctx context.Context, c *cli, args []string) error {
 		time.Sleep(5 * time.Second)
 		debug.FreeOSMemory()
 	}()
-	return rt.Supervise(ctx, fs.Arg(0), runtime.SuperviseOptions{Ready: readyPipe{}, WaitAttach: *attach})
+	return eng.Supervise(ctx, fs.Arg(0), runtime.SuperviseOptions{Ready: readyPipe{}, WaitAttach: *attach})
 }
 
 // readyPipe is the supervisor's stdout: once the ready line is written,

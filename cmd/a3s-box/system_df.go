@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
 	"github.com/a3s-box/a3s-box/spec"
@@ -30,18 +31,18 @@ type boxUsage struct {
 	size int64
 }
 
-func (c *cli) diskUsage(ctx context.Context, rt *runtime.Runtime) (*systemUsage, error) {
+func (c *cli) diskUsage(ctx context.Context, eng *engine.Engine) (*systemUsage, error) {
 	u := &systemUsage{}
 	var err error
-	if u.images, err = rt.Images.DiskUsage(ctx); err != nil {
+	if u.images, err = eng.Images().DiskUsage(ctx); err != nil {
 		return nil, err
 	}
-	boxes, err := rt.Boxes()
+	boxes, err := eng.Boxes()
 	if err != nil {
 		return nil, err
 	}
 	for _, b := range boxes {
-		rw, _ := rt.BoxSize(b)
+		rw, _ := eng.BoxSize(b)
 		u.boxes = append(u.boxes, boxUsage{b, rw})
 	}
 	if u.volumes, err = listVolumeUsage(ctx, c); err != nil {
@@ -137,11 +138,11 @@ func systemDFVerb(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("'a3s-box system df' accepts no arguments.\nSee 'a3s-box system df --help'.")
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	u, err := c.diskUsage(ctx, rt)
+	u, err := c.diskUsage(ctx, eng)
 	if err != nil {
 		return err
 	}

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/a3s-box/a3s-box/reconcile"
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
-	"github.com/a3s-box/a3s-box/spec"
 )
 
 // pruneFilters are prune's --filter values: until=TIME (made before),
@@ -98,11 +97,11 @@ func systemPruneVerb(ctx context.Context, c *cli, args []string) error {
 	if *volumes && !f.until.IsZero() {
 		return errors.New(`the "until" filter is not supported with "--volumes"`)
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	imageKeep, err := pruneFilter(ctx, rt.Images, f.specs)
+	imageKeep, err := pruneFilter(ctx, eng.Images(), f.specs)
 	if err != nil {
 		return err
 	}
@@ -127,7 +126,7 @@ func systemPruneVerb(ctx context.Context, c *cli, args []string) error {
 	}
 
 	// Stopped boxes first, so that what only they used is unused next.
-	ids, n, err := pruneBoxes(ctx, rt, f)
+	ids, n, err := pruneBoxes(ctx, eng, f)
 	freed += n
 	section("Deleted Containers:", ids)
 	if err != nil {
@@ -148,7 +147,7 @@ func systemPruneVerb(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
-	rm, err := rt.Images.Prune(ctx, *all, imageKeep)
+	rm, err := eng.Images().Prune(ctx, *all, imageKeep)
 	if err != nil {
 		return err
 	}
@@ -194,33 +193,7 @@ func pruneWarning(all, volumes bool, filters []string) string {
 	return b.String()
 }
 
-// pruneBoxes removes the boxes that are not running (created, exited,
-// dead) that f selects, and takes them out of the implicit stack, as rm
-// does; it returns their IDs and the disk their writable disks took.
-func pruneBoxes(ctx context.Context, rt *runtime.Runtime, f *pruneFilters) ([]string, int64, error) {
-	boxes, err := rt.Boxes()
-	if err != nil {
-		return nil, 0, err
-	}
-	store := reconcile.NewStore(rt.Root())
-	var ids []string
-	var freed int64
-	for _, b := range boxes {
-		if boxActive(b) || b.State.Status == spec.StatusRemoving || !f.match(b.Spec.Labels, b.Created) {
-			continue
-		}
-		rw, _ := rt.BoxSize(b)
-		if err := rt.Remove(ctx, b.ID, false); err != nil {
-			if errors.Is(err, runtime.ErrRunning) || errors.Is(err, runtime.ErrNoSuchBox) {
-				continue // started or removed meanwhile
-			}
-			return ids, freed, fmt.Errorf("remove box %s: %w", b.Name, err)
-		}
-		if err := reconcile.Forget(ctx, store, b); err != nil {
-			return ids, freed, err
-		}
-		ids = append(ids, b.ID)
-		freed += rw
-	}
-	return ids, freed, nil
+// pruneBoxes removes the boxes that are not running that f selects.
+func pruneBoxes(ctx context.Context, eng *engine.Engine, f *pruneFilters) ([]string, int64, error) {
+	return eng.PruneBoxes(ctx, func(b *runtime.Box) bool { return f.match(b.Spec.Labels, b.Created) })
 }

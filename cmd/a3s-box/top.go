@@ -28,14 +28,14 @@ func topVerb(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("top: %w", err)
 	}
 	ref := fs.Arg(0)
-	rt, b, err := c.oneBox(ctx, ref)
+	eng, b, err := c.oneBox(ctx, ref)
 	if err != nil {
 		return err
 	}
 	if !b.State.Running() {
 		return fmt.Errorf("box %s is not running", ref)
 	}
-	t, err := rt.Top(ctx, b.ID)
+	t, err := eng.Top(ctx, b)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/a3s-box/a3s-box/reconcile"
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -42,9 +42,8 @@ func updateVerb(ctx context.Context, c *cli, args []string) error {
 	if err := ch.Check(); err != nil {
 		return err
 	}
-	return c.eachBox(ctx, fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
-		// An update is an edit of the desired state too, as stop is.
-		notes, err := reconcile.Update(ctx, reconcile.NewStore(rt.Root()), rt, b, ch)
+	return c.eachBox(ctx, fs.Args(), true, func(eng *engine.Engine, b *runtime.Box) error {
+		notes, err := eng.Update(ctx, b, ch)
 		for _, n := range notes {
 			fmt.Fprintf(c.stderr, "a3s-box: %s\n", n)
 		}

@@ -77,11 +77,11 @@ func volumeCreateVerb(ctx context.Context, c *cli, args []string) error {
 	if *name == "" {
 		*name = volume.NewName()
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	v, err := rt.CreateVolume(ctx, *name, o)
+	v, err := eng.CreateVolume(ctx, *name, o)
 	if err != nil {
 		return err
 	}
@@ -178,11 +178,11 @@ func volumeLsVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
-	users, err := rt.VolumeUsers()
+	users, err := eng.VolumeUsers()
 	if err != nil {
 		return err
 	}
@@ -190,12 +190,13 @@ func volumeLsVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	vols, err := rt.Volumes.List()
+	vols, err := eng.Volumes(false)
 	if err != nil {
 		return err
 	}
 	var rows []any
-	for _, v := range vols {
+	for _, u := range vols {
+		v := u.Volume
 		if match(v) {
 			rows = append(rows, volumeRow{Name: v.Name, Driver: v.Driver, Scope: "local", Mountpoint: v.Mountpoint,
 				Labels: joinLabels(v.Labels), labels: v.Labels, Links: strconv.Itoa(len(users[v.Name])), Size: "N/A"})
@@ -233,14 +234,14 @@ func volumeInspectVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	var out []any
 	failed := false
 	for _, name := range fs.Args() {
-		v, err := rt.Volumes.Get(name)
+		v, err := eng.Volume(name)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "a3s-box: %v\n", volumeError(name, err))
 			failed = true
@@ -274,13 +275,13 @@ func volumeRmVerb(ctx context.Context, c *cli, args []string) error {
 	if err := needArgs(fs, "volume rm", 1); err != nil {
 		return err
 	}
-	rt, err := c.runtime(ctx)
+	eng, err := c.engine(ctx)
 	if err != nil {
 		return err
 	}
 	failed := false
 	for _, name := range fs.Args() {
-		err := rt.RemoveVolume(ctx, name)
+		err := eng.RemoveVolume(ctx, name)
 		if errors.Is(err, volume.ErrNotFound) && *force {
 			continue
 		}

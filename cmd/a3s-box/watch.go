@@ -3,38 +3,17 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/a3s-box/a3s-box/reconcile"
-	"github.com/a3s-box/a3s-box/spec"
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/coreos/go-systemd/v22/daemon"
-	"github.com/fsnotify/fsnotify"
 )
 
 func init() {
 	register(&verb{name: "watch", summary: "Keep the machine matching the stacks in directories (GitOps)", errCode: 1, run: watchVerb})
-}
-
-// watchDebounce gathers the bursts of events that one `git pull` or one
-// editor's save-by-rename makes into one reconcile.
-const watchDebounce = 100 * time.Millisecond
-
-// watcher keeps the stacks of some directories applied.
-type watcher struct {
-	c     *cli
-	dirs  []string // absolute
-	e     *reconcile.Executor
-	store *reconcile.Store
-	// failed are files that failed to load, with their error, so that an
-	// unchanged broken file is reported once.
-	failed map[string]string
 }
 
 func watchVerb(ctx context.Context, c *cli, args []string) error {
@@ -46,29 +25,9 @@ func watchVerb(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() == 0 {
 		return errors.New("'a3s-box watch' requires at least 1 directory.\nSee 'a3s-box watch --help'.")
 	}
-	w := &watcher{c: c, failed: map[string]string{}}
-	for _, d := range fs.Args() {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return err
-		}
-		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			return fmt.Errorf("watch %s: not a directory", d)
-		}
-		w.dirs = append(w.dirs, abs)
-	}
-	e, store, err := c.executor(ctx)
+	e, err := c.engine(ctx)
 	if err != nil {
 		return err
-	}
-	w.e, w.store = e, store
-	fsw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watch: %w", err)
-	}
-	defer fsw.Close()
-	for _, d := range w.dirs {
-		w.addTree(fsw, d)
 	}
 	// SIGTERM and SIGINT stop watching and leave the boxes running; SIGHUP
 	// reads everything again.
@@ -77,180 +36,20 @@ func watchVerb(ctx context.Context, c *cli, args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-
-	w.logf("watching %s", strings.Join(w.dirs, ", "))
-	w.sync(ctx)
-	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
-	tick := time.NewTicker(*resync)
-	defer tick.Stop()
-	var debounce <-chan time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
-			w.logf("stopped watching; boxes keep running")
-			return nil
-		case ev := <-fsw.Events:
-			if ev.Has(fsnotify.Create) {
-				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
-					w.addTree(fsw, ev.Name)
-				}
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
-			if debounce == nil {
-				debounce = time.After(watchDebounce)
-			}
-		case err := <-fsw.Errors:
-			w.logf("watch error: %v", err)
-		case <-debounce:
-			debounce = nil
-			w.sync(ctx)
-		case <-hup:
-			w.logf("SIGHUP: reading everything again")
-			w.failed = map[string]string{}
-			w.sync(ctx)
-		case <-tick.C:
-			w.sync(ctx)
 		}
-	}
-}
-
-func (w *watcher) logf(format string, args ...any) {
-	fmt.Fprintf(w.c.stdout, format+"\n", args...)
-}
-
-// addTree watches dir and every directory below it (fsnotify is not
-// recursive); hidden ones such as .git are left out.
-func (w *watcher) addTree(fsw *fsnotify.Watcher, dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return nil
-		}
-		if p != dir && strings.HasPrefix(d.Name(), ".") {
-			return filepath.SkipDir
-		}
-		if err := fsw.Add(p); err != nil {
-			w.logf("watch %s: %v", p, err)
-		}
-		return nil
+	}()
+	err = e.Watch(ctx, engine.WatchOptions{
+		Dirs: fs.Args(), Resync: *resync, Log: c.stdout, Reload: reload,
+		Ready: func() { _, _ = daemon.SdNotify(false, daemon.SdNotifyReady) },
 	})
-}
-
-// files lists the stack files under the watched directories.
-func (w *watcher) files() map[string]bool {
-	out := map[string]bool{}
-	for _, dir := range w.dirs {
-		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
-			}
-			if d.IsDir() && p != dir && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) && !strings.HasPrefix(d.Name(), ".") {
-				out[p] = true
-			}
-			return nil
-		})
-	}
-	return out
-}
-
-// sync applies every stack file, removes the stacks of deleted files, and
-// reconciles each stack. A file that fails to load leaves its stacks as
-// they were.
-func (w *watcher) sync(ctx context.Context) {
-	files := w.files()
-	keep := map[string]bool{} // stacks still backed by a file
-	for file := range files {
-		stacks, warns, err := spec.Load(ctx, file)
-		if err != nil {
-			msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-			if w.failed[file] != msg {
-				w.logf("error: %s: keeping its stacks as they are", msg)
-				w.failed[file] = msg
-			}
-			for _, r := range w.stacksOf(file) {
-				keep[r] = true
-			}
-			continue
-		}
-		delete(w.failed, file)
-		for _, wn := range warns {
-			w.logf("warning: %s", wn.String())
-		}
-		for _, s := range stacks {
-			keep[s.Name] = true
-			// Unlike apply, a resync keeps the boxes a user stopped by
-			// hand stopped: the file did not ask for anything new.
-			before, _ := w.store.Get(s.Name)
-			rec, err := w.store.Update(ctx, s.Name, func(r *reconcile.StackRecord) error {
-				r.Stack, r.Source = *s, reconcile.Source{Kind: reconcile.SourceFile, Path: file}
-				return nil
-			})
-			switch {
-			case err != nil:
-				w.logf("stack %s: %v", s.Name, err)
-			case before == nil || before.Generation != rec.Generation:
-				w.logf("stack %s: desired state changed (%s), generation %d", s.Name, file, rec.Generation)
-			}
-		}
-	}
-	recs, err := w.store.List()
-	if err != nil {
-		w.logf("list stacks: %v", err)
-		return
-	}
-	for _, r := range recs {
-		if r.Name == reconcile.ImplicitStack {
-			// The boxes of imperative verbs: repaired, never pruned.
-			if res, err := w.e.Reconcile(ctx, w.store, r.Name, false); err != nil {
-				w.logf("boxes of run -d and create: %s", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
-			} else if len(res.Actions) > 0 {
-				w.logf("boxes of run -d and create: converged, %d actions", len(res.Actions))
-			}
-			continue
-		}
-		if !w.owns(r.Source) {
-			continue
-		}
-		if !keep[r.Name] {
-			w.logf("stack %s: its file %s is gone; removing it", r.Name, r.Source.Path)
-			if err := deleteStack(ctx, w.c, w.e, w.store, r.Name, deleteOptions{}); err != nil {
-				w.logf("stack %s: %v", r.Name, err)
-			}
-			continue
-		}
-		res, err := w.e.Reconcile(ctx, w.store, r.Name, true)
-		switch {
-		case err != nil:
-			w.logf("stack %s: %s", r.Name, strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
-		case len(res.Actions) > 0:
-			w.logf("stack %s: converged, %d actions", r.Name, len(res.Actions))
-		}
-	}
-}
-
-// owns reports a stack whose file is under a watched directory.
-func (w *watcher) owns(src reconcile.Source) bool {
-	if src.Kind != reconcile.SourceFile {
-		return false
-	}
-	for _, d := range w.dirs {
-		if strings.HasPrefix(src.Path, d+string(filepath.Separator)) {
-			return true
-		}
-	}
-	return false
-}
-
-// stacksOf names the stored stacks that came from file.
-func (w *watcher) stacksOf(file string) []string {
-	recs, _ := w.store.List()
-	var out []string
-	for _, r := range recs {
-		if r.Source.Path == file {
-			out = append(out, r.Name)
-		}
-	}
-	return out
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	return err
 }
