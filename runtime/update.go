@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -236,7 +237,7 @@ func (s *supervisor) update(changed []string) []string {
 			target := min(want, boot)
 			if target != s.st.Memory {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := qmpExecute(ctx, s.r.qmpSocket(s.rec.ID), "balloon", map[string]int64{"value": target})
+				_, err := vmm.QMPExecute(ctx, s.r.qmpSocket(s.rec.ID), "balloon", map[string]int64{"value": target})
 				cancel()
 				if err != nil {
 					later(what, "the VM's balloon did not take the new size: %v", err)

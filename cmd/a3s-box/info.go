@@ -13,6 +13,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 	"golang.org/x/sys/unix"
 )
@@ -93,7 +94,7 @@ func gatherInfo(ctx context.Context, c *cli, rt *runtime.Runtime) *Info {
 	}
 	fail := func(err error) { info.Errors = append(info.Errors, err.Error()) }
 	if strings.HasPrefix(rt.Accel.Reason, "set by") {
-		d := runtime.DetectAccel()
+		d := vmm.DetectAccel()
 		info.AccelDetected = d.Name + " (" + d.Reason + ")"
 	}
 	if v, err := rt.Driver.Version(ctx); err == nil {
