@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/a3s-box/a3s-box/runtime/procfs"
 )
 
 // procStartTime is a process's start time in clock ticks since boot
@@ -18,7 +20,7 @@ func procStartTime(pid int) (uint64, error) {
 }
 
 func parseStartTime(stat string) (uint64, error) {
-	p, err := parseProcStat([]byte(stat))
+	p, err := procfs.ParseProcStat([]byte(stat))
 	return p.Start, err
 }
 

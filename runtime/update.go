@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/procfs"
 	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -88,7 +89,7 @@ func hostMemory() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	m, err := parseMeminfo(b)
+	m, err := procfs.ParseMeminfo(b)
 	return m.Total, err
 }
 
