@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/runtime/host"
 	"github.com/a3s-box/a3s-box/runtime/image"
 	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
@@ -73,29 +74,11 @@ func resources(b *spec.Box) (cpus, memMiB int, err error) {
 func KernelCmdline(accel string) string {
 	cl := "console=ttyS0 panic=-1 quiet"
 	if accel == vmm.AccelTCG {
-		if khz := hostCPUkHz(); khz > 0 {
+		if khz := host.CPUkHz(); khz > 0 {
 			cl += fmt.Sprintf(" tsc_early_khz=%d tsc=reliable", khz)
 		}
 	}
 	return cl
-}
-
-// hostCPUkHz reads the host CPU's clock from /proc/cpuinfo.
-func hostCPUkHz() int {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.TrimSpace(k) == "cpu MHz" {
-			var mhz float64
-			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g", &mhz); err == nil {
-				return int(mhz * 1000)
-			}
-		}
-	}
-	return 0
 }
 
 // boot starts the VM and waits for the guest's hello, recording the
@@ -105,7 +88,7 @@ func (s *supervisor) boot(ctx context.Context, m *vmm.Machine) error {
 		s.mu.Lock()
 		s.vm, s.machine = vm, m
 		s.cgroup = s.limitCPU(vm.PID(), m.CPUs)
-		if st, err := procStartTime(vm.PID()); err == nil {
+		if st, err := host.ProcStartTime(vm.PID()); err == nil {
 			s.st.VMMPID, s.st.VMMStart = vm.PID(), st
 			s.st.VCPUs, s.st.Memory = m.CPUs, int64(m.MemMiB)<<20
 			_ = s.r.saveState(s.rec.ID, s.st)

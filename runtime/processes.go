@@ -2,15 +2,13 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/runtime/host"
 	"github.com/a3s-box/a3s-box/runtime/procfs"
 )
 
@@ -189,28 +187,11 @@ func parseUsage(d *proto.ProcData) (*Usage, error) {
 // TCG has no steal time, so its own clock counts a throttled vCPU as
 // busy), and a paused box shows none.
 func (r *Runtime) CPUTime(b *Box) (time.Duration, error) {
-	t, err := vmmCPUTime(b.State.VMMPID, b.State.VMMStart)
+	t, err := host.VMMCPUTime(b.State.VMMPID, b.State.VMMStart)
 	if err != nil {
 		return 0, fmt.Errorf("box %s: %w", b.Name, err)
 	}
 	return t, nil
-}
-
-// vmmCPUTime is the user and system CPU time the VMM process pid (fenced
-// by its start time) has used.
-func vmmCPUTime(pid int, start uint64) (time.Duration, error) {
-	if pid <= 0 {
-		return 0, errors.New("no VMM process recorded")
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, fmt.Errorf("read the VMM's CPU time: %w", err)
-	}
-	st, err := procfs.ParseProcStat(b)
-	if err != nil || st.Start != start {
-		return 0, errors.New("read the VMM's CPU time: the VMM process is gone")
-	}
-	return time.Duration(st.UTime+st.STime) * time.Second / procfs.ClockTicks, nil
 }
 
 // readProc sends req on a new stream of running box id's guest session

@@ -15,6 +15,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/host"
 	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -58,8 +59,8 @@ type supervisor struct {
 	mu        sync.Mutex
 	st        *BoxState
 	vm        vmm.VM
-	machine   *vmm.Machine // what the running VM was booted with
-	cgroup    *cpuCgroup   // the VMM's cpu cgroup, nil when the host has none
+	machine   *vmm.Machine    // what the running VM was booted with
+	cgroup    *host.CPUCgroup // the VMM's cpu cgroup, nil when the host has none
 	guest     *Guest
 	proc      *Process
 	stdin     *io.PipeWriter
@@ -458,7 +459,7 @@ func (s *supervisor) teardownVM() {
 		}
 		vm.Kill()
 	}
-	cg.remove()
+	cg.Remove()
 	if g != nil {
 		g.Close()
 	}

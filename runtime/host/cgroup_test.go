@@ -1,4 +1,4 @@
-package runtime
+package host
 
 import (
 	"os"
@@ -22,8 +22,8 @@ func TestCPUQuota(t *testing.T) {
 		{0.001, 1, 1000},
 	}
 	for _, tt := range tests {
-		if got := cpuQuota(tt.cpus, tt.vcpus); got != tt.want {
-			t.Errorf("cpuQuota(%g, %d) = %d, want %d", tt.cpus, tt.vcpus, got, tt.want)
+		if got := CPUQuota(tt.cpus, tt.vcpus); got != tt.want {
+			t.Errorf("CPUQuota(%g, %d) = %d, want %d", tt.cpus, tt.vcpus, got, tt.want)
 		}
 	}
 }
@@ -57,17 +57,17 @@ func TestCgroupFiles(t *testing.T) {
 		} else {
 			write(filepath.Join(fsRoot, "cpu", "cpu.cfs_quota_us"), "-1\n")
 		}
-		cg, err := boxCgroup(id)
+		cg, err := BoxCgroup(id)
 		if err != nil {
 			t.Fatalf("v2=%v: %v", v2, err)
 		}
-		if err := cg.add(4242); err != nil {
+		if err := cg.Add(4242); err != nil {
 			t.Fatal(err)
 		}
 		if got := read(filepath.Join(cg.dir, "cgroup.procs")); got != "4242" {
 			t.Fatalf("cgroup.procs %q", got)
 		}
-		if err := cg.setQuota(50000); err != nil {
+		if err := cg.SetQuota(50000); err != nil {
 			t.Fatal(err)
 		}
 		if v2 {
@@ -82,7 +82,7 @@ func TestCgroupFiles(t *testing.T) {
 			if got := read(filepath.Join(cg.dir, "cpu.max")); got != "50000 100000" {
 				t.Fatalf("cpu.max %q", got)
 			}
-			if err := cg.setQuota(-1); err != nil || read(filepath.Join(cg.dir, "cpu.max")) != "max 100000" {
+			if err := cg.SetQuota(-1); err != nil || read(filepath.Join(cg.dir, "cpu.max")) != "max 100000" {
 				t.Fatalf("no quota: cpu.max %q, %v", read(filepath.Join(cg.dir, "cpu.max")), err)
 			}
 		} else {
@@ -95,7 +95,7 @@ func TestCgroupFiles(t *testing.T) {
 		}
 	}
 	cgroupFS = t.TempDir()
-	if _, err := boxCgroup(id); err == nil {
+	if _, err := BoxCgroup(id); err == nil {
 		t.Fatal("a host without a cpu controller gave a cgroup")
 	}
 }
