@@ -1,6 +1,10 @@
-// Package runtime is everything that touches a box: the image store, the
-// root filesystem, the VMM driver, the host side of the guest protocol and
-// the box's state on disk. It runs one box from boot to teardown.
+// Package runtime is everything that touches a box: the host side of the
+// guest protocol, the box's state on disk, its supervisor and the verbs
+// that drive it. It runs one box from boot to teardown, on the packages
+// below it: the image store (runtime/image), volumes (runtime/volume),
+// networks (runtime/network), the VMM driver (runtime/vmm), the host
+// around a VMM process (runtime/host) and the parsers of /proc
+// (runtime/procfs).
 package runtime
 
 import (
