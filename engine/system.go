@@ -2,15 +2,20 @@ package engine
 
 import (
 	"context"
+	"strings"
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
 // Host is what the engine runs boxes with, for `info` and `version`.
 type Host struct {
-	Accel runtime.Accel
+	Accel vmm.Accel
+	// Detected is what detection would choose, when the accelerator was
+	// set by hand.
+	Detected *vmm.Accel
 	// VMM names the VMM driver; VMMVersion is what its binary says of
 	// itself, or VMMErr why it could not say.
 	VMM        string
@@ -27,6 +32,10 @@ func (e *Engine) Host(ctx context.Context) *Host {
 	h := &Host{Accel: e.rt.Accel, VMM: e.rt.Driver.Name()}
 	h.VMMVersion, h.VMMErr = e.rt.Driver.Version(ctx)
 	h.Kernel, h.Initrd, h.GuestErr = e.rt.GuestFiles()
+	if strings.HasPrefix(h.Accel.Reason, "set by") {
+		d := vmm.DetectAccel()
+		h.Detected = &d
+	}
 	return h
 }
 

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/runtime/host"
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -71,40 +73,22 @@ func resources(b *spec.Box) (cpus, memMiB int, err error) {
 // clock readings (resolvers then send two queries with one ID).
 func KernelCmdline(accel string) string {
 	cl := "console=ttyS0 panic=-1 quiet"
-	if accel == AccelTCG {
-		if khz := hostCPUkHz(); khz > 0 {
+	if accel == vmm.AccelTCG {
+		if khz := host.CPUkHz(); khz > 0 {
 			cl += fmt.Sprintf(" tsc_early_khz=%d tsc=reliable", khz)
 		}
 	}
 	return cl
 }
 
-// hostCPUkHz reads the host CPU's clock from /proc/cpuinfo.
-func hostCPUkHz() int {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.TrimSpace(k) == "cpu MHz" {
-			var mhz float64
-			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g", &mhz); err == nil {
-				return int(mhz * 1000)
-			}
-		}
-	}
-	return 0
-}
-
 // boot starts the VM and waits for the guest's hello, recording the
 // VMM in the box's state.
-func (s *supervisor) boot(ctx context.Context, m *Machine) error {
-	_, g, err := s.r.bootVM(ctx, m, s.rec.Name, func(vm VM) {
+func (s *supervisor) boot(ctx context.Context, m *vmm.Machine) error {
+	_, g, err := s.r.bootVM(ctx, m, s.rec.Name, func(vm vmm.VM) {
 		s.mu.Lock()
 		s.vm, s.machine = vm, m
 		s.cgroup = s.limitCPU(vm.PID(), m.CPUs)
-		if st, err := procStartTime(vm.PID()); err == nil {
+		if st, err := host.ProcStartTime(vm.PID()); err == nil {
 			s.st.VMMPID, s.st.VMMStart = vm.PID(), st
 			s.st.VCPUs, s.st.Memory = m.CPUs, int64(m.MemMiB)<<20
 			_ = s.r.saveState(s.rec.ID, s.st)
@@ -123,7 +107,7 @@ func (s *supervisor) boot(ctx context.Context, m *Machine) error {
 // bootVM starts m's VM and waits for the guest's hello, retrying a boot
 // that misses its deadline: under emulation a boot occasionally hangs
 // early. started learns of each VMM as it starts.
-func (r *Runtime) bootVM(ctx context.Context, m *Machine, name string, started func(VM)) (VM, *Guest, error) {
+func (r *Runtime) bootVM(ctx context.Context, m *vmm.Machine, name string, started func(vmm.VM)) (vmm.VM, *Guest, error) {
 	attempts := r.bootAttempts()
 	var last error
 	for i := 1; i <= attempts; i++ {
@@ -160,7 +144,7 @@ func (r *Runtime) bootVM(ctx context.Context, m *Machine, name string, started f
 	return nil, nil, fmt.Errorf("%w after %d attempts: %v", ErrBoot, attempts, last)
 }
 
-func (r *Runtime) waitReady(ctx context.Context, vm VM, m *Machine) (*Guest, error) {
+func (r *Runtime) waitReady(ctx context.Context, vm vmm.VM, m *vmm.Machine) (*Guest, error) {
 	timeout := r.readyTimeout()
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 )
 
 // Under TCG a boot is CPU-bound work for a few seconds: with more boots
@@ -30,7 +31,7 @@ const bootSlotPoll = 20 * time.Millisecond
 // bootSlot waits for a boot slot; the caller releases it once the guest
 // is ready (or the boot failed). It is nil under KVM.
 func (r *Runtime) bootSlot(ctx context.Context) (*statefile.Lock, error) {
-	if r.Accel.Name == AccelKVM {
+	if r.Accel.Name == vmm.AccelKVM {
 		return nil, nil
 	}
 	dir := filepath.Join(r.runBase, "boot-slots")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/host"
 	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -205,8 +206,8 @@ func (r *Runtime) Repair(ctx context.Context) error {
 			lock.Release()
 			continue
 		}
-		killFenced(st.VMMPID, st.VMMStart)
-		removeBoxCgroup(rec.ID)
+		host.KillFenced(st.VMMPID, st.VMMStart)
+		host.RemoveBoxCgroup(rec.ID)
 		os.RemoveAll(r.runDir(rec.ID))
 		if rec.Spec.AutoRemove {
 			r.removeBox(rec.ID)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime/network"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -158,10 +159,10 @@ func (n *boxNet) bindings() []network.Binding {
 }
 
 // nics are the VM's network devices.
-func (n *boxNet) nics() []NIC {
-	out := make([]NIC, len(n.taps))
+func (n *boxNet) nics() []vmm.NIC {
+	out := make([]vmm.NIC, len(n.taps))
 	for i, f := range n.taps {
-		out[i] = NIC{Tap: f, MAC: network.SlotMAC(n.rec.ID, i)}
+		out[i] = vmm.NIC{Tap: f, MAC: network.SlotMAC(n.rec.ID, i)}
 	}
 	return out
 }

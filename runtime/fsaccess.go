@@ -13,6 +13,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 )
 
 // A box's files are read and written by its guest, which resolves every
@@ -114,13 +115,13 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 		return fail(err)
 	}
 	mounts = slices.DeleteFunc(mounts, func(m proto.Mount) bool { return m.Type == proto.MountTmpfs })
-	m := &Machine{
+	m := &vmm.Machine{
 		// The console goes to the run directory: the box's own
 		// console.log keeps its last run's.
 		Dir: dir, Socket: r.socketPath(b.ID), Share: share,
 		Kernel: r.Kernel, Initrd: r.Initrd, Cmdline: KernelCmdline(r.Accel.Name),
 		CPUs: cpus, MemMiB: mem, Accel: r.Accel.Name,
-		Disks: []Disk{
+		Disks: []vmm.Disk{
 			{Path: b.Rootfs, ReadOnly: true, Serial: "a3s-image"},
 			{Path: r.rwDisk(b.ID), Serial: "a3s-rw"},
 		},

@@ -145,3 +145,20 @@ func (h *Health) record(r HealthResult, inStartPeriod bool, retries int) bool {
 	}
 	return h.Status != before
 }
+
+// limitedBuffer keeps the first max bytes a process writes.
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		if len(p) > room {
+			l.buf.Write(p[:room])
+		} else {
+			l.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/runtime/volume"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -161,7 +162,7 @@ func (r *Runtime) shareDir(id string) string { return filepath.Join(r.runDir(id)
 // guest makes: an entry per volume and bind mount (a missing bind source
 // is made a directory, unless the box asked for it to exist), and the
 // tmpfs mounts. Every box has a share, for its spool at least.
-func (r *Runtime) prepareShare(rec *BoxRecord) (*Share, []proto.Mount, error) {
+func (r *Runtime) prepareShare(rec *BoxRecord) (*vmm.Share, []proto.Mount, error) {
 	dir := r.shareDir(rec.ID)
 	if err := clearShare(dir); err != nil {
 		return nil, nil, err
@@ -169,7 +170,7 @@ func (r *Runtime) prepareShare(rec *BoxRecord) (*Share, []proto.Mount, error) {
 	if err := makeSpool(dir); err != nil {
 		return nil, nil, err
 	}
-	sh := &Share{Dir: dir}
+	sh := &vmm.Share{Dir: dir}
 	var mounts []proto.Mount
 	for i, m := range rec.Mounts {
 		if m.Type == spec.MountTmpfs {
@@ -212,7 +213,7 @@ func (r *Runtime) prepareShare(rec *BoxRecord) (*Share, []proto.Mount, error) {
 		// volume the guest is to seed stays writable on the host for that
 		// boot (the guest mounts it read-only all the same).
 		hostRO := m.ReadOnly && !(seed && emptyDir(src))
-		sh.Binds = append(sh.Binds, ShareBind{Source: src, Entry: entry, ReadOnly: hostRO})
+		sh.Binds = append(sh.Binds, vmm.ShareBind{Source: src, Entry: entry, ReadOnly: hostRO})
 		mounts = append(mounts, proto.Mount{Type: proto.MountBind, Source: entry, Target: m.Destination, ReadOnly: m.ReadOnly, Seed: seed})
 	}
 	return sh, mounts, nil

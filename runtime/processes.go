@@ -2,15 +2,14 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/runtime/host"
+	"github.com/a3s-box/a3s-box/runtime/procfs"
 )
 
 // `top` and `stats` read a running box's guest: the CLI asks the box's
@@ -18,10 +17,6 @@ import (
 // ProcRequest and parses the raw /proc files that come back. CPU time is
 // the exception: stats takes it from the VMM process on the host (see
 // Usage).
-
-// ClockTicks is the unit of the times in /proc (USER_HZ): 100 on every
-// Linux architecture a3s-box boots.
-const ClockTicks = 100
 
 // procAnswerMax bounds what the host accepts from one guest answer, so a
 // hostile guest cannot make it allocate without limit.
@@ -33,7 +28,7 @@ const procTimeout = 15 * time.Second
 
 // BoxProcess is one process of a box.
 type BoxProcess struct {
-	ProcStat
+	procfs.ProcStat
 	UID  uint32   `json:"uid"`
 	GID  uint32   `json:"gid"`
 	Args []string `json:"args,omitempty"` // empty for a zombie
@@ -76,15 +71,15 @@ func (r *Runtime) Top(ctx context.Context, id string) (*ProcessTable, error) {
 
 // parseProcessTable makes a ProcessTable of a guest's answer.
 func parseProcessTable(d *proto.ProcData) (*ProcessTable, error) {
-	boot, err := parseBootTime(d.Files[fileStat])
+	boot, err := procfs.ParseBootTime(d.Files[fileStat])
 	if err != nil {
 		return nil, err
 	}
-	up, err := parseUptime(d.Files[fileUptime])
+	up, err := procfs.ParseUptime(d.Files[fileUptime])
 	if err != nil {
 		return nil, err
 	}
-	mem, err := parseMeminfo(d.Files[fileMeminfo])
+	mem, err := procfs.ParseMeminfo(d.Files[fileMeminfo])
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +89,7 @@ func parseProcessTable(d *proto.ProcData) (*ProcessTable, error) {
 	}
 	return &ProcessTable{
 		Processes: procs, Boot: time.Unix(boot, 0), Uptime: up, MemTotal: mem.Total,
-		Users: parseIDNames(d.Files[filePasswd]), Groups: parseIDNames(d.Files[fileGroup]),
+		Users: procfs.ParseIDNames(d.Files[filePasswd]), Groups: procfs.ParseIDNames(d.Files[fileGroup]),
 	}, nil
 }
 
@@ -103,7 +98,7 @@ func parseProcessTable(d *proto.ProcData) (*ProcessTable, error) {
 func boxProcesses(files []proto.ProcFiles) ([]BoxProcess, error) {
 	out := make([]BoxProcess, 0, len(files))
 	for _, f := range files {
-		st, err := parseProcStat(f.Stat)
+		st, err := procfs.ParseProcStat(f.Stat)
 		if err != nil {
 			return nil, fmt.Errorf("process %d: %w", f.PID, err)
 		}
@@ -113,7 +108,7 @@ func boxProcesses(files []proto.ProcFiles) ([]BoxProcess, error) {
 		if st.PID == 1 || st.Kernel() {
 			continue
 		}
-		out = append(out, BoxProcess{ProcStat: st, UID: f.UID, GID: f.GID, Args: splitCmdline(f.Cmdline)})
+		out = append(out, BoxProcess{ProcStat: st, UID: f.UID, GID: f.GID, Args: procfs.SplitCmdline(f.Cmdline)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
 	return out, nil
@@ -124,7 +119,7 @@ func boxProcesses(files []proto.ProcFiles) ([]BoxProcess, error) {
 type Usage struct {
 	// Memory is the guest's view of its memory; Limit is what the box
 	// has now: its boot memory, or less while a balloon holds some.
-	Memory MemInfo
+	Memory procfs.MemInfo
 	Limit  int64
 	// Bytes through the guest's network interfaces (not loopback) and
 	// its disks.
@@ -166,13 +161,13 @@ func (r *Runtime) Usage(ctx context.Context, id string) (*Usage, error) {
 func parseUsage(d *proto.ProcData) (*Usage, error) {
 	var u Usage
 	var err error
-	if u.Memory, err = parseMeminfo(d.Files[fileMeminfo]); err != nil {
+	if u.Memory, err = procfs.ParseMeminfo(d.Files[fileMeminfo]); err != nil {
 		return nil, err
 	}
-	if u.NetRx, u.NetTx, err = parseNetDev(d.Files[fileNetDev]); err != nil {
+	if u.NetRx, u.NetTx, err = procfs.ParseNetDev(d.Files[fileNetDev]); err != nil {
 		return nil, err
 	}
-	if u.BlockRead, u.BlockWrite, err = parseDiskstats(d.Files[fileDiskstats]); err != nil {
+	if u.BlockRead, u.BlockWrite, err = procfs.ParseDiskstats(d.Files[fileDiskstats]); err != nil {
 		return nil, err
 	}
 	procs, err := boxProcesses(d.Procs)
@@ -192,28 +187,11 @@ func parseUsage(d *proto.ProcData) (*Usage, error) {
 // TCG has no steal time, so its own clock counts a throttled vCPU as
 // busy), and a paused box shows none.
 func (r *Runtime) CPUTime(b *Box) (time.Duration, error) {
-	t, err := vmmCPUTime(b.State.VMMPID, b.State.VMMStart)
+	t, err := host.VMMCPUTime(b.State.VMMPID, b.State.VMMStart)
 	if err != nil {
 		return 0, fmt.Errorf("box %s: %w", b.Name, err)
 	}
 	return t, nil
-}
-
-// vmmCPUTime is the user and system CPU time the VMM process pid (fenced
-// by its start time) has used.
-func vmmCPUTime(pid int, start uint64) (time.Duration, error) {
-	if pid <= 0 {
-		return 0, errors.New("no VMM process recorded")
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, fmt.Errorf("read the VMM's CPU time: %w", err)
-	}
-	st, err := parseProcStat(b)
-	if err != nil || st.Start != start {
-		return 0, errors.New("read the VMM's CPU time: the VMM process is gone")
-	}
-	return time.Duration(st.UTime+st.STime) * time.Second / ClockTicks, nil
 }
 
 // readProc sends req on a new stream of running box id's guest session

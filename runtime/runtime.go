@@ -1,6 +1,10 @@
-// Package runtime is everything that touches a box: the image store, the
-// root filesystem, the VMM driver, the host side of the guest protocol and
-// the box's state on disk. It runs one box from boot to teardown.
+// Package runtime is everything that touches a box: the host side of the
+// guest protocol, the box's state on disk, its supervisor and the verbs
+// that drive it. It runs one box from boot to teardown, on the packages
+// below it: the image store (runtime/image), volumes (runtime/volume),
+// networks (runtime/network), the VMM driver (runtime/vmm), the host
+// around a VMM process (runtime/host) and the parsers of /proc
+// (runtime/procfs).
 package runtime
 
 import (
@@ -15,6 +19,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/runtime/image"
 	"github.com/a3s-box/a3s-box/runtime/network"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/runtime/volume"
 )
 
@@ -33,8 +38,8 @@ const (
 // Runtime runs boxes under one root directory.
 type Runtime struct {
 	Config *Config
-	Accel  Accel
-	Driver Driver
+	Accel  vmm.Accel
+	Driver vmm.Driver
 	Images *image.Store
 	// Volumes is the volume store, <root>/volumes.
 	Volumes *volume.Store
@@ -52,7 +57,7 @@ type Runtime struct {
 // New opens the root directory, resolves the guest kernel, initramfs and
 // accelerator, and repairs what a crashed a3s-box left behind.
 func New(ctx context.Context, cfg *Config) (*Runtime, error) {
-	r := &Runtime{Config: cfg, root: cfg.Root, Driver: &QEMU{Binary: cfg.QEMU}}
+	r := &Runtime{Config: cfg, root: cfg.Root, Driver: &vmm.QEMU{Binary: cfg.QEMU}}
 	for _, d := range []string{r.root, r.boxesDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open root %s: %w", r.root, err)
@@ -66,7 +71,7 @@ func New(ctx context.Context, cfg *Config) (*Runtime, error) {
 	if src == "" {
 		src = "config"
 	}
-	accel, err := ChooseAccel(cfg.Accel, src)
+	accel, err := vmm.ChooseAccel(cfg.Accel, src)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +148,7 @@ func (r *Runtime) readyTimeout() time.Duration {
 	if r.Config.ReadyTimeout > 0 {
 		return time.Duration(r.Config.ReadyTimeout)
 	}
-	if r.Accel.Name == AccelKVM {
+	if r.Accel.Name == vmm.AccelKVM {
 		return 10 * time.Second
 	}
 	return 20 * time.Second

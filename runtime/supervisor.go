@@ -15,6 +15,8 @@ import (
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/host"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -56,9 +58,9 @@ type supervisor struct {
 
 	mu        sync.Mutex
 	st        *BoxState
-	vm        VM
-	machine   *Machine   // what the running VM was booted with
-	cgroup    *cpuCgroup // the VMM's cpu cgroup, nil when the host has none
+	vm        vmm.VM
+	machine   *vmm.Machine    // what the running VM was booted with
+	cgroup    *host.CPUCgroup // the VMM's cpu cgroup, nil when the host has none
 	guest     *Guest
 	proc      *Process
 	stdin     *io.PipeWriter
@@ -319,11 +321,11 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	if err := os.MkdirAll(s.r.runDir(s.rec.ID), 0o700); err != nil {
 		return cancelled(err)
 	}
-	m := &Machine{
+	m := &vmm.Machine{
 		Dir: s.r.boxDir(s.rec.ID), Socket: s.r.socketPath(s.rec.ID), QMP: s.r.qmpSocket(s.rec.ID),
 		Kernel: s.r.Kernel, Initrd: s.r.Initrd, Cmdline: KernelCmdline(s.r.Accel.Name),
 		CPUs: cpus, MemMiB: mem, Accel: s.r.Accel.Name,
-		Disks: []Disk{
+		Disks: []vmm.Disk{
 			{Path: s.rec.Rootfs, ReadOnly: true, Serial: "a3s-image"},
 			{Path: s.r.rwDisk(s.rec.ID), Serial: "a3s-rw"},
 		},
@@ -457,7 +459,7 @@ func (s *supervisor) teardownVM() {
 		}
 		vm.Kill()
 	}
-	cg.remove()
+	cg.Remove()
 	if g != nil {
 		g.Close()
 	}
@@ -675,14 +677,14 @@ func (s *supervisor) pause(freeze bool) error {
 			return fail(err)
 		}
 		if s.vmHolds == 0 {
-			if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "stop"); err != nil {
+			if err := vmm.QMPCommand(ctx, s.r.qmpSocket(s.rec.ID), "stop"); err != nil {
 				_ = s.guest.Freeze(ctx, false)
 				return fail(err)
 			}
 		}
 	} else {
 		if s.vmHolds == 0 {
-			if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "cont"); err != nil {
+			if err := vmm.QMPCommand(ctx, s.r.qmpSocket(s.rec.ID), "cont"); err != nil {
 				return fail(err)
 			}
 		}
@@ -702,7 +704,7 @@ func (s *supervisor) holdVM() (release func(), err error) {
 	if s.vmHolds == 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "cont"); err != nil {
+		if err := vmm.QMPCommand(ctx, s.r.qmpSocket(s.rec.ID), "cont"); err != nil {
 			return nil, err
 		}
 	}
@@ -715,7 +717,7 @@ func (s *supervisor) holdVM() (release func(), err error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := qmpCommand(ctx, s.r.qmpSocket(s.rec.ID), "stop"); err != nil {
+		if err := vmm.QMPCommand(ctx, s.r.qmpSocket(s.rec.ID), "stop"); err != nil {
 			fmt.Fprintf(os.Stderr, "box %s: stop the paused VM again: %v\n", s.rec.Name, err)
 		}
 	}, nil

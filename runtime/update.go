@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/internal/statefile"
+	"github.com/a3s-box/a3s-box/runtime/host"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -66,29 +68,19 @@ const MinMemory = 64 << 20
 func (c *Changes) Check() error {
 	if c.CPUs != nil {
 		n := goruntime.NumCPU()
-		if v := *c.CPUs; !(v >= MinCPUs) || v > float64(n) {
-			return fmt.Errorf("invalid --cpus %g: the range is %.2f to %d.00, as the host has %d CPUs", v, MinCPUs, n, n)
+		if v := *c.CPUs; !(v >= host.MinCPUs) || v > float64(n) {
+			return fmt.Errorf("invalid --cpus %g: the range is %.2f to %d.00, as the host has %d CPUs", v, host.MinCPUs, n, n)
 		}
 	}
 	if c.Memory != nil {
 		if *c.Memory < MinMemory {
 			return fmt.Errorf("invalid --memory %s: a box needs at least %s", memString(*c.Memory), memString(MinMemory))
 		}
-		if total, err := hostMemory(); err == nil && uint64(*c.Memory) > total {
+		if total, err := host.MemTotal(); err == nil && uint64(*c.Memory) > total {
 			return fmt.Errorf("invalid --memory %s: the host has only %s", memString(*c.Memory), memString(int64(total)))
 		}
 	}
 	return nil
-}
-
-// hostMemory is the host's total memory in bytes.
-func hostMemory() (uint64, error) {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	m, err := parseMeminfo(b)
-	return m.Total, err
 }
 
 // memString is a memory size as a user reads it: "512MiB", "2GiB",
@@ -183,16 +175,16 @@ func (s *supervisor) current() *BoxRecord {
 // limitCPU puts the VMM process pid into the box's cgroup and caps its
 // CPU time by the box's --cpus. A host without a cpu controller runs it
 // uncapped, which the supervisor's log says.
-func (s *supervisor) limitCPU(pid, vcpus int) *cpuCgroup {
-	cg, err := boxCgroup(s.rec.ID)
+func (s *supervisor) limitCPU(pid, vcpus int) *host.CPUCgroup {
+	cg, err := host.BoxCgroup(s.rec.ID)
 	if err == nil {
-		err = cg.add(pid)
+		err = cg.Add(pid)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "box %s: the VMM runs without a CPU cap: %v\n", s.rec.Name, err)
 		return nil
 	}
-	if err := cg.setQuota(cpuQuota(s.current().Spec.CPUs, vcpus)); err != nil {
+	if err := cg.SetQuota(host.CPUQuota(s.current().Spec.CPUs, vcpus)); err != nil {
 		fmt.Fprintf(os.Stderr, "box %s: %v\n", s.rec.Name, err)
 	}
 	return cg
@@ -217,10 +209,10 @@ func (s *supervisor) update(changed []string) []string {
 		case "cpus":
 			cpus := rec.Spec.CPUs
 			what := fmt.Sprintf("cpus %g", cpus)
-			quota := cpuQuota(cpus, m.CPUs)
+			quota := host.CPUQuota(cpus, m.CPUs)
 			switch {
 			case s.cgroup != nil:
-				if err := s.cgroup.setQuota(quota); err != nil {
+				if err := s.cgroup.SetQuota(quota); err != nil {
 					notes = append(notes, fmt.Sprintf("box %s: %s: the VM's CPU time is not capped: %v", rec.Name, what, err))
 				}
 			case quota > 0:
@@ -236,7 +228,7 @@ func (s *supervisor) update(changed []string) []string {
 			target := min(want, boot)
 			if target != s.st.Memory {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := qmpExecute(ctx, s.r.qmpSocket(s.rec.ID), "balloon", map[string]int64{"value": target})
+				_, err := vmm.QMPExecute(ctx, s.r.qmpSocket(s.rec.ID), "balloon", map[string]int64{"value": target})
 				cancel()
 				if err != nil {
 					later(what, "the VM's balloon did not take the new size: %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -84,7 +85,7 @@ func TestGoldenPS(t *testing.T) {
 
 func TestGoldenInspect(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	rt := &runtime.Runtime{Driver: &runtime.QEMU{}}
+	rt := &runtime.Runtime{Driver: &vmm.QEMU{}}
 	b := goldenBoxes(now)[0]
 	out, err := json.MarshalIndent([]any{newInspect(engine.New(rt), b, false)}, "", "    ")
 	if err != nil {

@@ -94,8 +94,8 @@ func gatherInfo(ctx context.Context, c *cli, eng *engine.Engine) *Info {
 		NCPU: goruntime.NumCPU(), Root: eng.Root(), DockerRootDir: eng.Root(),
 	}
 	fail := func(err error) { info.Errors = append(info.Errors, err.Error()) }
-	if strings.HasPrefix(h.Accel.Reason, "set by") {
-		d := runtime.DetectAccel()
+	if h.Detected != nil {
+		d := h.Detected
 		info.AccelDetected = d.Name + " (" + d.Reason + ")"
 	}
 	if h.VMMErr == nil {

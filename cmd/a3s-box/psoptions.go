@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/runtime/procfs"
 )
 
 // `top BOX [ps OPTIONS]` takes the ps options Docker users pass (Docker
@@ -247,9 +248,9 @@ func psValue(key string, p *runtime.BoxProcess, t *runtime.ProcessTable, now tim
 	cpuTicks := p.UTime + p.STime
 	var elapsed uint64 // seconds
 	if t.Uptime > p.Start {
-		elapsed = (t.Uptime - p.Start) / runtime.ClockTicks
+		elapsed = (t.Uptime - p.Start) / procfs.ClockTicks
 	}
-	started := t.Boot.Add(time.Duration(p.Start) * time.Second / runtime.ClockTicks).In(now.Location())
+	started := t.Boot.Add(time.Duration(p.Start) * time.Second / procfs.ClockTicks).In(now.Location())
 	switch key {
 	case "pid":
 		return strconv.Itoa(p.PID)
@@ -284,9 +285,9 @@ func psValue(key string, p *runtime.BoxProcess, t *runtime.ProcessTable, now tim
 	case "tty", "tt", "tname":
 		return ttyName(p.TTY)
 	case "time", "cputime":
-		return clock(cpuTicks/runtime.ClockTicks, true)
+		return clock(cpuTicks/procfs.ClockTicks, true)
 	case "bsdtime":
-		s := cpuTicks / runtime.ClockTicks
+		s := cpuTicks / procfs.ClockTicks
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	case "etime":
 		return clock(elapsed, false)
@@ -296,7 +297,7 @@ func psValue(key string, p *runtime.BoxProcess, t *runtime.ProcessTable, now tim
 		if elapsed == 0 {
 			return "0.0"
 		}
-		tenths := cpuTicks * 1000 / runtime.ClockTicks / elapsed
+		tenths := cpuTicks * 1000 / procfs.ClockTicks / elapsed
 		if tenths > 999 {
 			return strconv.FormatUint(tenths/10, 10)
 		}
@@ -305,7 +306,7 @@ func psValue(key string, p *runtime.BoxProcess, t *runtime.ProcessTable, now tim
 		if elapsed == 0 {
 			return "0"
 		}
-		return strconv.FormatUint(min(cpuTicks*100/runtime.ClockTicks/elapsed, 99), 10)
+		return strconv.FormatUint(min(cpuTicks*100/procfs.ClockTicks/elapsed, 99), 10)
 	case "pmem", "%mem":
 		if t.MemTotal == 0 {
 			return "0.0"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/runtime/procfs"
 )
 
 func TestParsePSOptions(t *testing.T) {
@@ -125,12 +126,12 @@ func TestPSValues(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		p    runtime.ProcStat
+		p    procfs.ProcStat
 		want string
 	}{
-		{runtime.ProcStat{PID: 5, State: 'S', Session: 5, TPGID: -1, PGRP: 5}, "Ss"},
-		{runtime.ProcStat{PID: 5, State: 'R', Session: 1, TPGID: 5, PGRP: 5, Threads: 4, Nice: -5}, "R<l+"},
-		{runtime.ProcStat{PID: 5, State: 'Z', Session: 1, Nice: 10}, "ZN"},
+		{procfs.ProcStat{PID: 5, State: 'S', Session: 5, TPGID: -1, PGRP: 5}, "Ss"},
+		{procfs.ProcStat{PID: 5, State: 'R', Session: 1, TPGID: 5, PGRP: 5, Threads: 4, Nice: -5}, "R<l+"},
+		{procfs.ProcStat{PID: 5, State: 'Z', Session: 1, Nice: 10}, "ZN"},
 	} {
 		if got := psStat(&runtime.BoxProcess{ProcStat: tt.p}); got != tt.want {
 			t.Errorf("psStat(%+v) = %q, want %q", tt.p, got, tt.want)
@@ -148,11 +149,11 @@ func TestPSValues(t *testing.T) {
 func goldenProcesses() (*runtime.ProcessTable, time.Time) {
 	boot := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	now := boot.Add(27 * time.Hour) // the next day, 12:00
-	up := uint64(now.Sub(boot).Seconds()) * runtime.ClockTicks
+	up := uint64(now.Sub(boot).Seconds()) * procfs.ClockTicks
 	mk := func(pid, ppid int, uid uint32, comm string, args []string, state byte, started time.Duration, cpu uint64, rss int64, threads int64) runtime.BoxProcess {
 		return runtime.BoxProcess{
-			ProcStat: runtime.ProcStat{PID: pid, PPID: ppid, PGRP: pid, Session: pid, TPGID: -1, Comm: comm, State: state,
-				UTime: cpu * 3 / 4, STime: cpu / 4, Threads: threads, Start: uint64(started.Seconds()) * runtime.ClockTicks,
+			ProcStat: procfs.ProcStat{PID: pid, PPID: ppid, PGRP: pid, Session: pid, TPGID: -1, Comm: comm, State: state,
+				UTime: cpu * 3 / 4, STime: cpu / 4, Threads: threads, Start: uint64(started.Seconds()) * procfs.ClockTicks,
 				VSize: 2314240, RSS: rss},
 			UID: uid, GID: uid, Args: args,
 		}

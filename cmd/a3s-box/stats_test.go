@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/runtime/procfs"
 )
 
 func TestGoldenStats(t *testing.T) {
 	boxes := goldenBoxes(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	samples := []statsSample{
 		{box: boxes[0], ref: boxes[0].ID[:12], state: sampleSampled, cpu: 12.3456, usage: &runtime.Usage{
-			Memory: runtime.MemInfo{Total: 210888 << 10, Available: 160000 << 10}, Limit: 256 << 20,
+			Memory: procfs.MemInfo{Total: 210888 << 10, Available: 160000 << 10}, Limit: 256 << 20,
 			NetRx: 1_150_520, NetTx: 4_260, BlockRead: 1_940_000, BlockWrite: 188_416, PIDs: 3}},
 		{box: boxes[1], ref: "web-starting", state: sampleSampled, cpu: 150, usage: &runtime.Usage{
-			Memory: runtime.MemInfo{Total: 2 << 30, Available: 1 << 30}, Limit: 2 << 30, PIDs: 12}},
+			Memory: procfs.MemInfo{Total: 2 << 30, Available: 1 << 30}, Limit: 2 << 30, PIDs: 12}},
 		{box: boxes[2], ref: boxes[2].ID[:12], state: sampleCPUOnly, cpu: 0},
 		{box: boxes[3], ref: boxes[3].ID[:12], state: sampleInvalid},
 		{box: boxes[4], ref: boxes[4].ID[:12], state: sampleStopped},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/a3s-box/a3s-box/internal/benchrig"
 	"github.com/a3s-box/a3s-box/runtime"
+	"github.com/a3s-box/a3s-box/runtime/vmm"
 )
 
 func main() {
@@ -71,12 +72,12 @@ func bareBoot(ctx context.Context, dir, rootfs string) error {
 	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1", rw).CombinedOutput(); err != nil {
 		return fmt.Errorf("mkfs: %v: %s", err, out)
 	}
-	q := &runtime.QEMU{}
-	m := &runtime.Machine{
+	q := &vmm.QEMU{}
+	m := &vmm.Machine{
 		Dir: tmp, Socket: filepath.Join(tmp, "ctl.sock"),
 		Kernel: filepath.Join(dir, "vmlinux"), Initrd: filepath.Join(dir, "initramfs.img"),
-		Cmdline: runtime.KernelCmdline(runtime.AccelTCG), CPUs: 1, MemMiB: 512, Accel: runtime.AccelTCG,
-		Disks: []runtime.Disk{{Path: rootfs, ReadOnly: true, Serial: "a3s-image"}, {Path: rw, Serial: "a3s-rw"}},
+		Cmdline: runtime.KernelCmdline(vmm.AccelTCG), CPUs: 1, MemMiB: 512, Accel: vmm.AccelTCG,
+		Disks: []vmm.Disk{{Path: rootfs, ReadOnly: true, Serial: "a3s-image"}, {Path: rw, Serial: "a3s-rw"}},
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

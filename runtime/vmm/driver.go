@@ -1,4 +1,10 @@
-package runtime
+// Package vmm is the VMM driver: the Driver interface a box's supervisor
+// boots microVMs through, QEMU's microvm machine behind it (its command
+// line, the 9p share of a box's volumes in QEMU's own mount namespace,
+// the process and its control socket), the QMP client that pauses,
+// resumes and balloons a running VM, and the choice of accelerator (KVM
+// or TCG). It knows nothing of boxes: it boots the Machine it is given.
+package vmm
 
 import (
 	"context"

@@ -1,4 +1,8 @@
-package runtime
+// Package procfs parses the /proc files a3s-box reads: a guest's (with
+// its /etc/passwd and /etc/group), which a box's `top` and `stats` are
+// made of, and the host's own (a VMM's stat, the host's meminfo). It stands apart because it is pure and hardened:
+// it reads bytes and touches nothing, and a guest's bytes are hostile.
+package procfs
 
 import (
 	"bufio"
@@ -9,11 +13,15 @@ import (
 	"strings"
 )
 
-// Parsers of /proc files. Those of the host's own /proc (the VMM's stat)
-// are trusted; those of a guest's are not: a box's processes run with
-// the guest's full privileges and may answer anything, so every parser
-// here bounds what it keeps and fails on malformed input rather than
-// guessing. They are fuzzed (FuzzProcParsers).
+// Those of the host's own /proc (the VMM's stat) are trusted; those of a
+// guest's are not: a box's processes run with the guest's full
+// privileges and may answer anything, so every parser here bounds what
+// it keeps and fails on malformed input rather than guessing. They are
+// fuzzed (FuzzParsers).
+
+// ClockTicks is the unit of the times in /proc (USER_HZ): 100 on every
+// Linux architecture a3s-box boots.
+const ClockTicks = 100
 
 // ProcStat is what a3s-box reads of one /proc/PID/stat line.
 type ProcStat struct {
@@ -45,9 +53,9 @@ func (p *ProcStat) Kernel() bool {
 
 var errMalformed = errors.New("malformed")
 
-// parseProcStat reads a /proc/PID/stat line. The command name may hold
+// ParseProcStat reads a /proc/PID/stat line. The command name may hold
 // spaces and parentheses: the fields after it start after the last ')'.
-func parseProcStat(b []byte) (ProcStat, error) {
+func ParseProcStat(b []byte) (ProcStat, error) {
 	var p ProcStat
 	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
 	if open < 0 || end < open {
@@ -113,8 +121,8 @@ func (m MemInfo) Used() uint64 {
 	return m.Total - m.Available
 }
 
-// parseMeminfo reads /proc/meminfo ("Key:   value kB" lines).
-func parseMeminfo(b []byte) (MemInfo, error) {
+// ParseMeminfo reads /proc/meminfo ("Key:   value kB" lines).
+func ParseMeminfo(b []byte) (MemInfo, error) {
 	var m MemInfo
 	fields := map[string]*uint64{
 		"MemTotal": &m.Total, "MemFree": &m.Free, "MemAvailable": &m.Available,
@@ -149,9 +157,9 @@ func parseMeminfo(b []byte) (MemInfo, error) {
 	return m, nil
 }
 
-// parseNetDev sums the received and sent bytes of every interface of
+// ParseNetDev sums the received and sent bytes of every interface of
 // /proc/net/dev but the loopback, as Docker's NET I/O does.
-func parseNetDev(b []byte) (rx, tx uint64, err error) {
+func ParseNetDev(b []byte) (rx, tx uint64, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		name, rest, ok := strings.Cut(sc.Text(), ":")
@@ -175,10 +183,10 @@ func parseNetDev(b []byte) (rx, tx uint64, err error) {
 	return rx, tx, nil
 }
 
-// parseDiskstats sums the bytes read and written of the guest's virtio
+// ParseDiskstats sums the bytes read and written of the guest's virtio
 // disks (vda, vdb, ...; partitions left out, so nothing counts twice)
 // from /proc/diskstats, whose counts are in 512-byte sectors.
-func parseDiskstats(b []byte) (read, written uint64, err error) {
+func ParseDiskstats(b []byte) (read, written uint64, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -216,9 +224,9 @@ func wholeVirtioDisk(name string) bool {
 	return true
 }
 
-// parseUptime reads /proc/uptime's first number, in hundredths of a
+// ParseUptime reads /proc/uptime's first number, in hundredths of a
 // second: the clock ticks a process's start is counted in.
-func parseUptime(b []byte) (uint64, error) {
+func ParseUptime(b []byte) (uint64, error) {
 	f := strings.Fields(string(b))
 	if len(f) == 0 {
 		return 0, fmt.Errorf("uptime: %w", errMalformed)
@@ -238,9 +246,9 @@ func parseUptime(b []byte) (uint64, error) {
 	return s*ClockTicks + cs, nil
 }
 
-// parseBootTime reads the btime line of /proc/stat: the guest's boot, in
+// ParseBootTime reads the btime line of /proc/stat: the guest's boot, in
 // seconds since the epoch.
-func parseBootTime(b []byte) (int64, error) {
+func ParseBootTime(b []byte) (int64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "btime "); ok {
@@ -254,10 +262,10 @@ func parseBootTime(b []byte) (int64, error) {
 	return 0, fmt.Errorf("stat: %w: no btime", errMalformed)
 }
 
-// parseIDNames reads /etc/passwd or /etc/group: the first name given to
+// ParseIDNames reads /etc/passwd or /etc/group: the first name given to
 // each numeric ID (third field). Malformed lines are skipped, as the C
 // library skips them.
-func parseIDNames(b []byte) map[uint32]string {
+func ParseIDNames(b []byte) map[uint32]string {
 	names := map[uint32]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -276,9 +284,9 @@ func parseIDNames(b []byte) map[uint32]string {
 	return names
 }
 
-// splitCmdline turns /proc/PID/cmdline (NUL-terminated arguments) into
+// SplitCmdline turns /proc/PID/cmdline (NUL-terminated arguments) into
 // its arguments.
-func splitCmdline(b []byte) []string {
+func SplitCmdline(b []byte) []string {
 	b = bytes.TrimRight(b, "\x00")
 	if len(b) == 0 {
 		return nil

@@ -1,4 +1,4 @@
-package runtime
+package host
 
 import (
 	"os"
@@ -22,7 +22,7 @@ func TestParseStartTime(t *testing.T) {
 			t.Errorf("parseStartTime(%q) = %d, %v", tt.in, got, err)
 		}
 	}
-	if st, err := procStartTime(os.Getpid()); err != nil || st == 0 {
+	if st, err := ProcStartTime(os.Getpid()); err != nil || st == 0 {
 		t.Fatalf("own start time: %d, %v", st, err)
 	}
 }

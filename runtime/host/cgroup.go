@@ -1,4 +1,4 @@
-package runtime
+package host
 
 import (
 	"errors"
@@ -29,8 +29,8 @@ const MinCPUs = 0.01
 // point it elsewhere.
 var cgroupFS = "/sys/fs/cgroup"
 
-// cpuCgroup is one box's cgroup under the cpu controller.
-type cpuCgroup struct {
+// CPUCgroup is one box's cgroup under the cpu controller.
+type CPUCgroup struct {
 	dir string
 	v2  bool
 }
@@ -59,8 +59,8 @@ func hasWord(s, w string) bool {
 	return false
 }
 
-// boxCgroup makes (or opens) box id's cgroup.
-func boxCgroup(id string) (*cpuCgroup, error) {
+// BoxCgroup makes (or opens) box id's cgroup.
+func BoxCgroup(id string) (*CPUCgroup, error) {
 	root, v2, err := cpuControllerRoot()
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func boxCgroup(id string) (*cpuCgroup, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
-	return &cpuCgroup{dir: dir, v2: v2}, nil
+	return &CPUCgroup{dir: dir, v2: v2}, nil
 }
 
 // enableController hands a v2 controller down to dir's children.
@@ -97,28 +97,28 @@ func enableController(dir, c string) error {
 	return nil
 }
 
-// add moves process pid, every thread of it, into the cgroup; threads
+// Add moves process pid, every thread of it, into the cgroup; threads
 // it starts later are born there.
-func (c *cpuCgroup) add(pid int) error {
+func (c *CPUCgroup) Add(pid int) error {
 	if err := os.WriteFile(filepath.Join(c.dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return fmt.Errorf("cgroup: move the VMM into %s: %w", c.dir, err)
 	}
 	return nil
 }
 
-// cpuQuota is the CFS quota, in microseconds per cfsPeriod, for a box
+// CPUQuota is the CFS quota, in microseconds per cfsPeriod, for a box
 // given cpus CPUs whose VM has vcpus virtual CPUs; -1 is none. A VM
 // cannot use more than its vCPUs, so a cap only matters below that: a
 // fractional --cpus, or an update below the vCPUs the VM booted with.
-func cpuQuota(cpus float64, vcpus int) int64 {
+func CPUQuota(cpus float64, vcpus int) int64 {
 	if cpus <= 0 || cpus >= float64(vcpus) {
 		return -1
 	}
 	return max(int64(math.Round(cpus*cfsPeriod)), 1000)
 }
 
-// setQuota applies a CFS quota (-1: none).
-func (c *cpuCgroup) setQuota(quota int64) error {
+// SetQuota applies a CFS quota (-1: none).
+func (c *CPUCgroup) SetQuota(quota int64) error {
 	var err error
 	if c.v2 {
 		v := "max " + strconv.Itoa(cfsPeriod)
@@ -138,16 +138,16 @@ func (c *cpuCgroup) setQuota(quota int64) error {
 	return nil
 }
 
-// remove deletes the cgroup once its VMM has exited.
-func (c *cpuCgroup) remove() {
+// Remove deletes the cgroup once its VMM has exited.
+func (c *CPUCgroup) Remove() {
 	if c != nil {
 		_ = os.Remove(c.dir)
 	}
 }
 
-// removeBoxCgroup deletes what a supervisor that died left of box id's
+// RemoveBoxCgroup deletes what a supervisor that died left of box id's
 // cgroup.
-func removeBoxCgroup(id string) {
+func RemoveBoxCgroup(id string) {
 	if root, _, err := cpuControllerRoot(); err == nil {
 		_ = os.Remove(filepath.Join(root, "a3s-box", id[:12]))
 	}

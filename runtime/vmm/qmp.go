@@ -1,4 +1,4 @@
-package runtime
+package vmm
 
 import (
 	"bufio"
@@ -9,17 +9,17 @@ import (
 	"time"
 )
 
-// qmpCommand runs one QMP command without arguments on the VMM's monitor
+// QMPCommand runs one QMP command without arguments on the VMM's monitor
 // socket: stop freezes every vCPU of the VM, cont resumes them.
-func qmpCommand(ctx context.Context, socket, command string) error {
-	_, err := qmpExecute(ctx, socket, command, nil)
+func QMPCommand(ctx context.Context, socket, command string) error {
+	_, err := QMPExecute(ctx, socket, command, nil)
 	return err
 }
 
-// qmpExecute runs one QMP command with its arguments (nil for none) and
+// QMPExecute runs one QMP command with its arguments (nil for none) and
 // returns its reply. A connection per command keeps the VMM's monitor
 // free between uses.
-func qmpExecute(ctx context.Context, socket, command string, args any) (json.RawMessage, error) {
+func QMPExecute(ctx context.Context, socket, command string, args any) (json.RawMessage, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
