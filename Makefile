@@ -149,7 +149,7 @@ test: deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
-	A3S_BOX_E2E_DIR=$(abspath $(OUT)) $(GO) test -count=1 -timeout 30m -v ./cmd/a3s-box/
+	A3S_BOX_E2E_DIR=$(abspath $(OUT)) $(GO) test -count=1 -timeout 30m -v ./cmd/a3s-box/ ./engine/
 
 # fuzz runs each fuzz target briefly. Each run is bounded by a count of
 # executions, sized to about ten seconds here, not by a duration: a

@@ -45,7 +45,13 @@ func Open(ctx context.Context, cfg *runtime.Config, o Options) (*Engine, error) 
 		}
 	}
 	rt.SupervisorCommand = runtime.NewSupervisorCommand(bin, []string{"--root", cfg.Root, "--accel", rt.Accel.Name})
-	return New(rt), nil
+	e := New(rt)
+	// What a killed a3s-box left between a box change and its
+	// desired-state edit is finished before anything else.
+	if err := e.repair(ctx); err != nil {
+		fmt.Fprintf(cfg.Warn, "a3s-box: warning: %v\n", err)
+	}
+	return e, nil
 }
 
 // New returns the engine of an open runtime.

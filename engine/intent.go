@@ -74,6 +74,7 @@ func (e *Engine) begin(ctx context.Context, in intent) (*pending, error) {
 		p.done()
 		return nil, fmt.Errorf("record intent to %s %s: %w", in.Op, in.Box, err)
 	}
+	crashPoint(in.Op + ":before")
 	return p, nil
 }
 
@@ -179,8 +180,9 @@ func (e *Engine) repair(ctx context.Context) error {
 }
 
 // crashPoint kills the process between a box change and its
-// desired-state edit when A3S_BOX_TEST_CRASH names the operation, so that
-// tests can show the next command repairing it.
+// desired-state edit when A3S_BOX_TEST_CRASH names the operation (or
+// before the box change, for OP:before), so that tests can show the next
+// command repairing it.
 func crashPoint(op string) {
 	if os.Getenv("A3S_BOX_TEST_CRASH") == op {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
