@@ -40,8 +40,7 @@ type composePSRow struct {
 	Size         string
 	State        string
 	Status       string
-	labels       map[string]string
-	header       bool
+	rowLabels
 }
 
 // composePublisher is one published port in compose's JSON.
@@ -52,19 +51,11 @@ type composePublisher struct {
 	Protocol      string
 }
 
-// Label gives one label's value, as compose's {{.Label "key"}}.
-func (r composePSRow) Label(k string) string {
-	if r.header {
-		return "LABEL"
-	}
-	return r.labels[k]
-}
-
 var composePSHeader = composePSRow{
 	ID: "CONTAINER ID", Name: "NAME", Names: "NAMES", Project: "PROJECT", Service: "SERVICE", Image: "IMAGE",
 	Command: "COMMAND", CreatedAt: "CREATED AT", RunningFor: "CREATED", Ports: "PORTS", State: "STATE",
 	Status: "STATUS", Size: "SIZE", Labels: "LABELS", Health: "HEALTH", LocalVolumes: "LOCAL VOLUMES",
-	Mounts: "MOUNTS", Networks: "NETWORKS", header: true,
+	Mounts: "MOUNTS", Networks: "NETWORKS", rowLabels: rowLabels{header: true},
 }
 
 func newComposePSRow(b projectBox, project string, now time.Time, noTrunc bool) composePSRow {
@@ -73,7 +64,7 @@ func newComposePSRow(b projectBox, project string, now time.Time, noTrunc bool) 
 		Command: ps.Command, CreatedAt: ps.CreatedAt, ExitCode: b.State.ExitCode, Health: ps.Health,
 		ID: b.ID, Image: ps.Image, Labels: ps.Labels, LocalVolumes: strconv.Itoa(localVolumes(b.Box)),
 		Name: b.Name, Names: b.Name, Project: project, Publishers: []composePublisher{}, RunningFor: ps.RunningFor,
-		Service: b.service, State: ps.State, Status: ps.Status, labels: b.Spec.Labels,
+		Service: b.service, State: ps.State, Status: ps.Status, rowLabels: rowLabels{labels: b.Spec.Labels},
 	}
 	if !noTrunc {
 		r.ID = b.ID[:12]

@@ -201,3 +201,18 @@ func hasLabel(labels map[string]string, spec string) bool {
 	got, ok := labels[k]
 	return ok && (!withValue || got == v)
 }
+
+// rowLabels gives a listing row Docker's {{.Label "key"}}: one label's
+// value, or LABEL in the heading row.
+type rowLabels struct {
+	labels map[string]string
+	header bool
+}
+
+// Label gives one label's value.
+func (r rowLabels) Label(k string) string {
+	if r.header {
+		return "LABEL"
+	}
+	return r.labels[k]
+}

@@ -219,7 +219,12 @@ func (c *cli) subcommands(ctx context.Context, name, summary string, subs map[st
 
 // confirm asks a prune's question and reports a yes.
 func (c *cli) confirm(warning string) bool {
-	fmt.Fprintf(c.stdout, "%s\nAre you sure you want to continue? [y/N] ", warning)
+	return c.ask(warning + "\nAre you sure you want to continue?")
+}
+
+// ask prints a yes-or-no question and reports a yes.
+func (c *cli) ask(question string) bool {
+	fmt.Fprintf(c.stdout, "%s [y/N] ", question)
 	line, _ := bufio.NewReader(c.stdin).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 		fmt.Fprintln(c.stdout)

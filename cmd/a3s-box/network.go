@@ -84,23 +84,14 @@ type netRow struct {
 	Internal  string `json:"Internal"`
 	Labels    string `json:"Labels"`
 	CreatedAt string `json:"CreatedAt"`
-	labels    map[string]string
-	header    bool
-}
-
-// Label gives one label's value, as Docker's {{.Label "key"}}.
-func (r netRow) Label(k string) string {
-	if r.header {
-		return "LABEL"
-	}
-	return r.labels[k]
+	rowLabels
 }
 
 const netTable = "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 
 var netHeader = netRow{
 	ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6", Internal: "INTERNAL",
-	Labels: "LABELS", CreatedAt: "CREATED AT", header: true,
+	Labels: "LABELS", CreatedAt: "CREATED AT", rowLabels: rowLabels{header: true},
 }
 
 // listedNetwork is a network as the verbs show it: a record, or the
@@ -131,7 +122,7 @@ func newNetRow(n listedNetwork, noTrunc bool) netRow {
 	}
 	return netRow{
 		ID: id, Name: n.Name, Driver: driverOf(n), Scope: "local", IPv6: "false",
-		Internal: fmt.Sprint(n.Internal), Labels: joinLabels(n.Labels), labels: n.Labels,
+		Internal: fmt.Sprint(n.Internal), Labels: joinLabels(n.Labels), rowLabels: rowLabels{labels: n.Labels},
 		CreatedAt: n.Created.Local().Format("2006-01-02 15:04:05.999999999 -0700 MST"),
 	}
 }

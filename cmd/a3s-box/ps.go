@@ -27,7 +27,7 @@ var psHeader = psRow{
 	ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT",
 	RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS",
 	Size: "SIZE", Names: "NAMES", Labels: "LABELS", Mounts: "MOUNTS", Networks: "NETWORKS",
-	LocalVolumes: "LOCAL VOLUMES", RestartCount: "RESTARTS", Health: "HEALTH", header: true,
+	LocalVolumes: "LOCAL VOLUMES", RestartCount: "RESTARTS", Health: "HEALTH", rowLabels: rowLabels{header: true},
 }
 
 // psRow is one box as ps's templates see it: Docker's field names.
@@ -48,16 +48,7 @@ type psRow struct {
 	LocalVolumes string `json:"LocalVolumes"`
 	RestartCount string `json:"RestartCount"`
 	Health       string `json:"Health"`
-	labels       map[string]string
-	header       bool
-}
-
-// Label gives one label's value, as Docker's {{.Label "key"}}.
-func (r psRow) Label(k string) string {
-	if r.header {
-		return "LABEL"
-	}
-	return r.labels[k]
+	rowLabels
 }
 
 func psVerb(ctx context.Context, c *cli, args []string) error {
@@ -139,7 +130,7 @@ func newPSRow(eng *engine.Engine, b *runtime.Box, now time.Time, noTrunc, size b
 		Status:       boxStatus(b.State, now),
 		RestartCount: strconv.Itoa(b.State.RestartCount),
 		Labels:       joinLabels(b.Spec.Labels),
-		labels:       b.Spec.Labels,
+		rowLabels:    rowLabels{labels: b.Spec.Labels},
 		Health:       healthStatus(b.State),
 		Ports:        formatPorts(boxBindings(b)),
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -106,10 +105,7 @@ func systemPruneVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if !*force {
-		fmt.Fprint(c.stdout, pruneWarning(*all, *volumes, f.prompt())+" [y/N] ")
-		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-			fmt.Fprintln(c.stdout)
+		if !c.ask(pruneWarning(*all, *volumes, f.prompt())) {
 			return errors.New("system prune has been cancelled")
 		}
 	}

@@ -98,20 +98,11 @@ type volumeRow struct {
 	Labels     string `json:"Labels"`
 	Links      string `json:"Links"`
 	Size       string `json:"Size"`
-	labels     map[string]string
-	header     bool
-}
-
-// Label gives one label's value, as Docker's {{.Label "key"}}.
-func (r volumeRow) Label(k string) string {
-	if r.header {
-		return "LABEL"
-	}
-	return r.labels[k]
+	rowLabels
 }
 
 var volumeHeader = volumeRow{Name: "VOLUME NAME", Driver: "DRIVER", Scope: "SCOPE", Mountpoint: "MOUNTPOINT",
-	Labels: "LABELS", Links: "LINKS", Size: "SIZE", header: true}
+	Labels: "LABELS", Links: "LINKS", Size: "SIZE", rowLabels: rowLabels{header: true}}
 
 const volumeTable = "{{.Driver}}\t{{.Name}}"
 
@@ -199,7 +190,7 @@ func volumeLsVerb(ctx context.Context, c *cli, args []string) error {
 		v := u.Volume
 		if match(v) {
 			rows = append(rows, volumeRow{Name: v.Name, Driver: v.Driver, Scope: "local", Mountpoint: v.Mountpoint,
-				Labels: joinLabels(v.Labels), labels: v.Labels, Links: strconv.Itoa(len(users[v.Name])), Size: "N/A"})
+				Labels: joinLabels(v.Labels), rowLabels: rowLabels{labels: v.Labels}, Links: strconv.Itoa(len(users[v.Name])), Size: "N/A"})
 		}
 	}
 	return l.print(rows)
