@@ -183,7 +183,28 @@ func (e *Engine) edited(ctx context.Context, b *runtime.Box, op string, change f
 // Wait blocks until a box is down and returns its exit status.
 func (e *Engine) Wait(ctx context.Context, b *runtime.Box) (int, error) { return e.rt.Wait(ctx, b.ID) }
 
-// Rename gives a box a new name.
+// Rename gives a box a new name. A box of the implicit stack keeps its
+// entry under its new name, and its label with it, so that a new box of
+// the old name is another entry, not a second box of this one.
 func (e *Engine) Rename(ctx context.Context, b *runtime.Box, name string) error {
-	return e.rt.Rename(ctx, b.ID, name)
+	stack, old := owner(b)
+	if stack != reconcile.ImplicitStack {
+		return e.rt.Rename(ctx, b.ID, name)
+	}
+	if err := e.repair(ctx); err != nil {
+		return err
+	}
+	p, err := e.begin(ctx, intent{Op: opRename, Stack: stack, Box: old, ID: b.ID, NewName: name})
+	if err != nil {
+		return err
+	}
+	if err := e.rt.Rename(ctx, b.ID, name); err != nil {
+		p.done()
+		return err
+	}
+	if _, err := e.rt.Update(ctx, b.ID, runtime.Changes{Label: &runtime.Label{Key: reconcile.LabelBox, Value: name}}); err != nil {
+		p.done()
+		return fmt.Errorf("rename box %s: %w", old, err)
+	}
+	return p.commit(ctx, e)
 }

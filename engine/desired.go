@@ -64,6 +64,22 @@ func (e *Engine) forgetBox(ctx context.Context, stack, name string) error {
 	return err
 }
 
+// renameBox moves a box's entry in the implicit stack to its new name.
+func (e *Engine) renameBox(ctx context.Context, old, name string) error {
+	_, err := e.store.Update(ctx, reconcile.ImplicitStack, func(r *reconcile.StackRecord) error {
+		b, ok := r.Stack.Boxes[old]
+		if !ok {
+			return nil
+		}
+		delete(r.Stack.Boxes, old)
+		b.Name = name
+		r.Stack.Boxes[name] = b
+		r.Boxes[name] = r.Boxes[old]
+		return nil
+	})
+	return err
+}
+
 // markStopped records in a box's stack that a user stopped (or started)
 // it, so that a later reconcile keeps it so. A box of no stored stack is
 // left alone.

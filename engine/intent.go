@@ -30,6 +30,7 @@ const (
 	opStop   = "stop"   // the box's stack wants it stopped
 	opStart  = "start"  // the box's stack wants it running
 	opUpdate = "update" // the box's stack takes its new settings
+	opRename = "rename" // the box's entry in the implicit stack takes its new name
 )
 
 type intent struct {
@@ -45,6 +46,8 @@ type intent struct {
 	// box carries once they are made.
 	Changes *runtime.Changes `json:"changes,omitempty"`
 	Hash    string           `json:"hash,omitempty"`
+	// NewName is a rename's.
+	NewName string `json:"newName,omitempty"`
 }
 
 // pending is an intent being carried out by this process.
@@ -107,6 +110,8 @@ func (e *Engine) edit(ctx context.Context, in intent) error {
 		return e.markStopped(ctx, in.Stack, in.Box, in.Op == opStop)
 	case opUpdate:
 		return e.recordUpdate(ctx, in.Stack, in.Box, *in.Changes)
+	case opRename:
+		return e.renameBox(ctx, in.Box, in.NewName)
 	}
 	return fmt.Errorf("unknown intent %q", in.Op)
 }
@@ -135,6 +140,8 @@ func (e *Engine) took(in intent) (bool, error) {
 		return b.State.Running(), nil
 	case opUpdate:
 		return b.Spec.Labels[reconcile.LabelHash] == in.Hash, nil
+	case opRename:
+		return b.Name == in.NewName && name == in.NewName, nil
 	}
 	return false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -100,4 +101,35 @@ func pendingIntents(t *testing.T, root string) int {
 		t.Fatal(err)
 	}
 	return len(m)
+}
+
+// TestRenameMovesDesiredState renames a box of run -d/create and makes a
+// new box under the old name: the two are two entries of the implicit
+// stack, each labelled with its own, so no reconcile takes one for a
+// second copy of the other.
+func TestRenameMovesDesiredState(t *testing.T) {
+	needE2E(t)
+	root := t.TempDir()
+	t.Cleanup(func() { a3sIn(t, root, "rm", "-f", "rn-a", "rn-b") })
+	ok(t, root, "create", "--name", "rn-a", e2e.image, "true")
+	ok(t, root, "rename", "rn-a", "rn-b")
+	ok(t, root, "create", "--name", "rn-a", e2e.image, "true")
+	for _, name := range []string{"rn-a", "rn-b"} {
+		if got := strings.TrimSpace(ok(t, root, "inspect", "-f", `{{index .Config.Labels "a3s-box.box"}}`, name)); got != name {
+			t.Errorf("box %s is labelled as the implicit stack's %q", name, got)
+		}
+	}
+	var rec struct {
+		Boxes map[string]json.RawMessage `json:"boxes"`
+	}
+	data, err := os.ReadFile(filepath.Join(root, "stacks", "_boxes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, a := rec.Boxes["rn-a"]; !a || len(rec.Boxes) != 2 {
+		t.Fatalf("implicit stack boxes %v; want rn-a and rn-b", rec.Boxes)
+	}
 }
