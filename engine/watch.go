@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +35,10 @@ type WatchOptions struct {
 	Reload <-chan struct{}
 	// Ready is called once after the first sync (sd_notify).
 	Ready func()
+	// MetricsAddr, when set, is the host:port where Prometheus metrics are
+	// served on /metrics and the watcher's health on /healthz, until ctx
+	// ends.
+	MetricsAddr string
 }
 
 // watcher keeps the stacks of some directories applied.
@@ -43,6 +49,8 @@ type watcher struct {
 	// failed are files that failed to load, with their error, so that an
 	// unchanged broken file is reported once.
 	failed map[string]string
+	// m records what the watcher does; nil when no metrics are served.
+	m *WatchMetrics
 }
 
 // Watch keeps the machine matching the stacks of some directories, as
@@ -73,6 +81,17 @@ func (e *Engine) Watch(ctx context.Context, o WatchOptions) error {
 	if resync <= 0 {
 		resync = 30 * time.Second
 	}
+	if o.MetricsAddr != "" {
+		// Listening first makes a bad or busy address fail before anything
+		// is watched.
+		ln, err := net.Listen("tcp", o.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("watch: metrics: %w", err)
+		}
+		w.m = NewWatchMetrics()
+		stop := w.serveMetrics(ln)
+		defer stop()
+	}
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -83,6 +102,8 @@ func (e *Engine) Watch(ctx context.Context, o WatchOptions) error {
 	}
 	w.logf("watching %s", strings.Join(w.dirs, ", "))
 	w.sync(ctx)
+	w.m.SetReady(true)
+	defer w.m.SetReady(false)
 	if o.Ready != nil {
 		o.Ready()
 	}
@@ -116,6 +137,35 @@ func (e *Engine) Watch(ctx context.Context, o WatchOptions) error {
 			w.sync(ctx)
 		}
 	}
+}
+
+// serveMetrics serves w.m on ln until the returned stop is called.
+func (w *watcher) serveMetrics(ln net.Listener) (stop func()) {
+	srv := &http.Server{Handler: w.m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			w.logf("metrics: %v", err)
+		}
+	}()
+	w.logf("serving metrics on http://%s/metrics", ln.Addr())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			_ = srv.Close()
+		}
+		<-done
+	}
+}
+
+// reconcile reconciles one stored stack and records it in the metrics.
+func (w *watcher) reconcile(ctx context.Context, name string, prune bool) (*reconcile.Result, error) {
+	start := time.Now()
+	res, err := w.e.Reconcile(ctx, name, w.reconcileOptions(prune))
+	w.m.ObserveReconcile(name, time.Since(start), err)
+	return res, err
 }
 
 func (w *watcher) reconcileOptions(prune bool) ReconcileOptions {
@@ -168,6 +218,13 @@ func (w *watcher) files() map[string]bool {
 // they were.
 func (w *watcher) sync(ctx context.Context) {
 	files := w.files()
+	// A broken file that is gone is forgotten, so that it is reported
+	// again should it come back.
+	for file := range w.failed {
+		if !files[file] {
+			delete(w.failed, file)
+		}
+	}
 	keep := map[string]bool{} // stacks still backed by a file
 	for file := range files {
 		stacks, warns, err := spec.Load(ctx, file)
@@ -203,6 +260,8 @@ func (w *watcher) sync(ctx context.Context) {
 			}
 		}
 	}
+	w.m.SetFilesFailed(len(w.failed))
+	defer w.countBoxes()
 	recs, err := w.e.store.List()
 	if err != nil {
 		w.logf("list stacks: %v", err)
@@ -211,7 +270,7 @@ func (w *watcher) sync(ctx context.Context) {
 	for _, r := range recs {
 		if r.Name == reconcile.ImplicitStack {
 			// The boxes of imperative verbs: repaired, never pruned.
-			if res, err := w.e.Reconcile(ctx, r.Name, w.reconcileOptions(false)); err != nil {
+			if res, err := w.reconcile(ctx, r.Name, false); err != nil {
 				w.logf("boxes of run -d and create: %s", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
 			} else if len(res.Actions) > 0 {
 				w.logf("boxes of run -d and create: converged, %d actions", len(res.Actions))
@@ -223,12 +282,16 @@ func (w *watcher) sync(ctx context.Context) {
 		}
 		if !keep[r.Name] {
 			w.logf("stack %s: its file %s is gone; removing it", r.Name, r.Source.Path)
+			start := time.Now()
 			if err := w.e.Delete(ctx, r.Name, DeleteOptions{ReconcileOptions: w.reconcileOptions(false)}); err != nil {
 				w.logf("stack %s: %v", r.Name, err)
+				w.m.ObserveReconcile(r.Name, time.Since(start), err)
+			} else {
+				w.m.ForgetStack(r.Name)
 			}
 			continue
 		}
-		res, err := w.e.Reconcile(ctx, r.Name, w.reconcileOptions(true))
+		res, err := w.reconcile(ctx, r.Name, true)
 		switch {
 		case err != nil:
 			w.logf("stack %s: %s", r.Name, strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
@@ -236,6 +299,19 @@ func (w *watcher) sync(ctx context.Context) {
 			w.logf("stack %s: converged, %d actions", r.Name, len(res.Actions))
 		}
 	}
+}
+
+// countBoxes records the boxes on the machine by state.
+func (w *watcher) countBoxes() {
+	if w.m == nil {
+		return
+	}
+	boxes, err := w.e.Boxes()
+	if err != nil {
+		w.logf("list boxes: %v", err)
+		return
+	}
+	w.m.SetBoxes(boxes)
 }
 
 // owns reports a stack whose file is under a watched directory.

@@ -1,11 +1,11 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/internal/capped"
 	"github.com/a3s-box/a3s-box/spec"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -98,10 +98,9 @@ func checkHealth(ctx context.Context, g *Guest, main *proto.Exec, h *spec.Health
 	res := HealthResult{Start: time.Now().UTC()}
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout.D())
 	defer cancel()
-	var out limitedBuffer
-	out.buf, out.max = &bytes.Buffer{}, healthOutputMax
+	out := capped.New(healthOutputMax)
 	ex := &proto.Exec{Args: healthArgs(h.Test), Env: main.Env, Dir: main.Dir, User: main.User}
-	p, err := g.Exec(ctx, ex, ProcessIO{Stdout: &out, Stderr: &out})
+	p, err := g.Exec(ctx, ex, ProcessIO{Stdout: out, Stderr: out})
 	if err != nil {
 		res.End, res.ExitCode, res.Output = time.Now().UTC(), 1, err.Error()
 		return res
@@ -113,7 +112,7 @@ func checkHealth(ctx context.Context, g *Guest, main *proto.Exec, h *spec.Health
 		case err != nil:
 			res.ExitCode, res.Output = 1, err.Error()
 		default:
-			res.ExitCode, res.Output = exit.Code, out.buf.String()
+			res.ExitCode, res.Output = exit.Code, out.String()
 		}
 	case <-ctx.Done():
 		_ = p.Signal(9)
@@ -144,21 +143,4 @@ func (h *Health) record(r HealthResult, inStartPeriod bool, retries int) bool {
 		h.Status = spec.HealthUnhealthy
 	}
 	return h.Status != before
-}
-
-// limitedBuffer keeps the first max bytes a process writes.
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.buf.Len(); room > 0 {
-		if len(p) > room {
-			l.buf.Write(p[:room])
-		} else {
-			l.buf.Write(p)
-		}
-	}
-	return len(p), nil
 }

@@ -19,6 +19,7 @@ func init() {
 func watchVerb(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("watch", "watch [OPTIONS] DIR...", "Keep the machine matching the stacks in directories: every *.yaml and *.yml below them is a stack file (or compose file)")
 	resync := fs.Duration("resync", 30*time.Second, "How often to reconcile everything, repairing drift")
+	metricsAddr := fs.String("metrics-addr", "", "Serve Prometheus metrics on /metrics and a health check on /healthz at this host:port (none by default)")
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func watchVerb(ctx context.Context, c *cli, args []string) error {
 		}
 	}()
 	err = e.Watch(ctx, engine.WatchOptions{
-		Dirs: fs.Args(), Resync: *resync, Log: c.stdout, Reload: reload,
+		Dirs: fs.Args(), Resync: *resync, Log: c.stdout, Reload: reload, MetricsAddr: *metricsAddr,
 		Ready: func() { _, _ = daemon.SdNotify(false, daemon.SdNotifyReady) },
 	})
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)

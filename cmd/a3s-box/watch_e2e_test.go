@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +100,107 @@ func TestWatchDirectory(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "stopped watching") {
 		t.Fatalf("watch log:\n%s", log.String())
+	}
+}
+
+// scrape fetches url once; code is 0 when nothing answers.
+func scrape(url string) (code int, body string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestWatchMetrics(t *testing.T) {
+	needE2E(t)
+	dir := t.TempDir()
+	t.Cleanup(func() { a3s(t, "delete", "wmet") })
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	watch := command(t.Context(), e2e.root, "watch", "--resync", "2s", "--metrics-addr", addr, dir)
+	log := &syncBuffer{}
+	watch.Stdout, watch.Stderr = log, log
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watch.Process.Kill(); watch.Wait() })
+	waitFor(t, 20*time.Second, "/healthz to say ok", func() bool {
+		code, body := scrape("http://" + addr + "/healthz")
+		return code == http.StatusOK && body == "ok\n"
+	})
+
+	file := filepath.Join(dir, "wmet.yaml")
+	writeStack(t, file, "name: wmet\nboxes:\n  app:\n    image: IMAGE\n    command: [\"sleep\", \"1000\"]\n")
+	var metrics string
+	waitFor(t, 90*time.Second, "/metrics to show the stack reconciled and its box running", func() bool {
+		code, body := scrape("http://" + addr + "/metrics")
+		metrics = body
+		return code == http.StatusOK &&
+			strings.Contains(body, `a3s_box_reconciles_total{result="ok",stack="wmet"} `) &&
+			strings.Contains(body, `a3s_box_last_successful_sync_timestamp_seconds{stack="wmet"} `) &&
+			strings.Contains(body, `a3s_box_reconcile_duration_seconds_count{stack="wmet"} `) &&
+			!strings.Contains(body, `a3s_box_boxes{state="running"} 0`) &&
+			strings.Contains(body, `a3s_box_boxes{state="running"} `)
+	})
+	if got := field(t, "wmet-app-1", "{{.State.Status}}"); got != "running" {
+		t.Fatalf("wmet-app-1 is %s, want running\n%s", got, metrics)
+	}
+	for _, want := range []string{"# HELP a3s_box_reconciles_total ", "a3s_box_stack_files_failed 0", "go_goroutines "} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, metrics)
+		}
+	}
+
+	// A file that fails to load is counted.
+	writeStack(t, filepath.Join(dir, "broken.yaml"), "name: broken\nboxes:\n  x:\n    imag: IMAGE\n")
+	waitFor(t, 20*time.Second, "the broken file counted", func() bool {
+		_, body := scrape("http://" + addr + "/metrics")
+		return strings.Contains(body, "a3s_box_stack_files_failed 1")
+	})
+
+	// Deleting the stack's file removes its boxes and its series.
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the stack's boxes and series to go", func() bool {
+		_, body := scrape("http://" + addr + "/metrics")
+		return a3s(t, "inspect", "wmet-app-1").code == 1 && !strings.Contains(body, `stack="wmet"`)
+	})
+
+	// SIGTERM stops the watcher and its server.
+	if err := watch.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Wait(); err != nil {
+		t.Fatalf("watch after SIGTERM: %v\n%s", err, log.String())
+	}
+	if code, _ := scrape("http://" + addr + "/healthz"); code != 0 {
+		t.Fatalf("/healthz still answers %d after the watcher stopped", code)
+	}
+}
+
+func TestWatchMetricsBadAddress(t *testing.T) {
+	needE2E(t)
+	dir := t.TempDir()
+	r := a3s(t, "watch", "--metrics-addr", "nonsense", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "nonsense") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("--metrics-addr nonsense: code %d stdout %q stderr %q; want 1 and one line", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "watching") {
+		t.Fatalf("watched despite a bad address: %q", r.stdout)
+	}
+
+	// An address in use fails the same way.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r = a3s(t, "watch", "--metrics-addr", ln.Addr().String(), dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "address already in use") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("--metrics-addr in use: code %d stdout %q stderr %q; want 1 and one line", r.code, r.stdout, r.stderr)
 	}
 }

@@ -1,7 +1,6 @@
 package vmm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
+	"github.com/a3s-box/a3s-box/internal/capped"
 )
 
 // QEMU drives qemu-system-x86_64's microvm machine.
@@ -97,15 +97,15 @@ func (q *QEMU) Start(ctx context.Context, m *Machine) (VM, error) {
 	for _, n := range m.NICs {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, n.Tap)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
+	stderr := capped.New(8 << 10)
+	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// The VMM must not outlive a CLI killed with SIGKILL, and must not
 		// receive the terminal's Ctrl-C: the CLI decides what a signal means.
 		Pdeathsig: syscall.SIGKILL,
 		Setpgid:   true,
 	}
-	vm := &qemuVM{cmd: cmd, socket: m.Socket, done: make(chan struct{}), stderr: &stderr}
+	vm := &qemuVM{cmd: cmd, socket: m.Socket, done: make(chan struct{}), stderr: stderr}
 	wait := func() {
 		err := cmd.Wait()
 		if err != nil {
@@ -127,7 +127,7 @@ type qemuVM struct {
 	socket string
 	done   chan struct{}
 	err    error
-	stderr *bytes.Buffer
+	stderr *capped.Buffer
 }
 
 func (v *qemuVM) PID() int              { return v.cmd.Process.Pid }
@@ -164,21 +164,4 @@ func (v *qemuVM) Dial(ctx context.Context) (net.Conn, error) {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-}
-
-// limitedBuffer keeps the first max bytes a process writes.
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.buf.Len(); room > 0 {
-		if len(p) > room {
-			l.buf.Write(p[:room])
-		} else {
-			l.buf.Write(p)
-		}
-	}
-	return len(p), nil
 }
