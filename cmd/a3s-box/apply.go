@@ -100,21 +100,26 @@ func warnUnsupported(c *cli, s *spec.Stack) {
 	}
 }
 
-// checkVolumes fails, naming each, when a stack's external volumes do
-// not exist: apply would fail on them, so it changes nothing.
-func (c *cli) checkVolumes(ctx context.Context, stacks []*spec.Stack) error {
+// checkedStacks reads -f's stacks and fails, naming each, when a stack's
+// external volumes do not exist: apply would fail on them, so it changes
+// nothing.
+func (c *cli) checkedStacks(ctx context.Context, path string) (*engine.Engine, []*spec.Stack, reconcile.Source, error) {
+	stacks, src, err := c.loadStacks(ctx, path)
+	if err != nil {
+		return nil, nil, src, err
+	}
 	e, err := c.engine(ctx)
 	if err != nil {
-		return err
+		return nil, nil, src, err
 	}
 	var all []string
 	for _, err := range e.CheckStacks(stacks) {
 		all = append(all, err.Error())
 	}
 	if len(all) > 0 {
-		return errors.New(strings.Join(all, "\na3s-box: "))
+		return nil, nil, src, errors.New(strings.Join(all, "\na3s-box: "))
 	}
-	return nil
+	return e, stacks, src, nil
 }
 
 func applyVerb(ctx context.Context, c *cli, args []string) error {
@@ -127,14 +132,7 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	// Everything is read and validated before anything changes.
-	stacks, src, err := c.loadStacks(ctx, *file)
-	if err != nil {
-		return err
-	}
-	if err := c.checkVolumes(ctx, stacks); err != nil {
-		return err
-	}
-	e, err := c.engine(ctx)
+	e, stacks, src, err := c.checkedStacks(ctx, *file)
 	if err != nil {
 		return err
 	}
@@ -184,14 +182,7 @@ func planVerb(ctx context.Context, c *cli, args []string) error {
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
-	stacks, _, err := c.loadStacks(ctx, *file)
-	if err != nil {
-		return err
-	}
-	if err := c.checkVolumes(ctx, stacks); err != nil {
-		return err
-	}
-	e, err := c.engine(ctx)
+	e, stacks, _, err := c.checkedStacks(ctx, *file)
 	if err != nil {
 		return err
 	}
