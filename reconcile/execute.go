@@ -9,14 +9,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 	"github.com/hashicorp/go-multierror"
 )
 
 // Executor carries out a plan on the runtime.
 type Executor struct {
-	RT *runtime.Runtime
+	RT Runtime
 	// Progress gets one line per action as it starts and ends; nil for
 	// none.
 	Progress io.Writer
@@ -110,7 +109,7 @@ func (e *Executor) do(ctx context.Context, a Action) error {
 		if err := e.waitDependencies(ctx, a.Desired); err != nil {
 			return err
 		}
-		return e.RT.Start(ctx, a.Observed.ID, false)
+		return e.RT.Start(ctx, a.Observed.ID)
 	case ActionStop:
 		return e.stop(ctx, a.Observed.ID)
 	case ActionRecreate:
@@ -131,24 +130,17 @@ func (e *Executor) remove(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	if e.RemoveVolumes {
-		return e.RT.RemoveWithVolumes(ctx, id, true)
-	}
-	return e.RT.Remove(ctx, id, true)
+	return e.RT.Remove(ctx, id, e.RemoveVolumes)
 }
 
 // stop stops box id with its stop signal and grace period, or
 // StopTimeout's.
 func (e *Executor) stop(ctx context.Context, id string) error {
-	b, err := e.RT.Lookup(id)
-	if err != nil {
-		return err
-	}
-	timeout := runtime.StopTimeout(b)
+	timeout := -1
 	if e.StopTimeout != nil && *e.StopTimeout >= 0 {
 		timeout = *e.StopTimeout
 	}
-	return e.RT.Stop(ctx, id, 0, timeout)
+	return e.RT.Stop(ctx, id, timeout)
 }
 
 // create makes the runtime box for d, labelled with its place in the
@@ -164,11 +156,7 @@ func (e *Executor) create(ctx context.Context, d *DesiredBox) error {
 	labels[LabelProject], labels[LabelService] = d.Stack, d.Name
 	labels[LabelNumber], labels[LabelOneoff] = strconv.Itoa(replica(d.Index)), "False"
 	b.Labels = labels
-	img, err := e.RT.ResolveImage(ctx, b.Image, nil)
-	if err != nil {
-		return err
-	}
-	box, err := e.RT.Create(ctx, &b, img)
+	box, err := e.RT.Create(ctx, &b)
 	if err != nil {
 		return err
 	}
@@ -178,7 +166,7 @@ func (e *Executor) create(ctx context.Context, d *DesiredBox) error {
 	if err := e.waitDependencies(ctx, d); err != nil {
 		return err
 	}
-	return e.RT.Start(ctx, box.ID, false)
+	return e.RT.Start(ctx, box.ID)
 }
 
 // waitDependencies waits until every replica of each box d depends on
@@ -204,7 +192,7 @@ func (e *Executor) WaitFor(ctx context.Context, stack string, deps []spec.Depend
 		for n := 1; ; n++ {
 			name := ReplicaName(stack, dep.Name, n)
 			if n > 1 {
-				if _, err := e.RT.Lookup(name); errors.Is(err, runtime.ErrNoSuchBox) {
+				if _, err := e.RT.Lookup(name); errors.Is(err, ErrNotFound) {
 					break
 				}
 			}
@@ -223,24 +211,23 @@ func (e *Executor) waitCondition(ctx context.Context, name, cond string, timeout
 		if err != nil {
 			return err
 		}
-		st := b.State
 		switch cond {
 		case spec.DependHealthy:
-			if st.Health == nil && st.Running() && b.Health == nil {
+			if b.Health == "" && b.Running() && !b.HasHealthCheck {
 				return fmt.Errorf("box %s has no health check", name)
 			}
-			if st.Running() && st.Health != nil && st.Health.Status == spec.HealthHealthy {
+			if b.Running() && b.Health == spec.HealthHealthy {
 				return nil
 			}
 		case spec.DependCompleted:
-			if st.Status == spec.StatusExited && !st.FinishedAt.IsZero() {
-				if st.ExitCode != 0 {
-					return fmt.Errorf("box %s exited with status %d", name, st.ExitCode)
+			if b.Status == spec.StatusExited && !b.FinishedAt.IsZero() {
+				if b.ExitCode != 0 {
+					return fmt.Errorf("box %s exited with status %d", name, b.ExitCode)
 				}
 				return nil
 			}
 		default:
-			if st.Running() || st.Status == spec.StatusExited && !st.FinishedAt.IsZero() {
+			if b.Running() || b.Status == spec.StatusExited && !b.FinishedAt.IsZero() {
 				return nil
 			}
 		}

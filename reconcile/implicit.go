@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -47,14 +46,15 @@ func Imperative(ctx context.Context, store *Store, b *spec.Box, stopped bool) (m
 	return labels, nil
 }
 
-// Forget takes a removed box out of the implicit stack. Boxes of other
-// stacks stay in theirs: the stack still wants them, and the next apply
-// makes them again, as compose does.
-func Forget(ctx context.Context, store *Store, b *runtime.Box) error {
-	if stack, _, ok := Owner(b); !ok || stack != ImplicitStack {
+// Forget takes a removed box, labelled labels, out of the implicit
+// stack. Boxes of other stacks stay in theirs: the stack still wants
+// them, and the next apply makes them again, as compose does.
+func Forget(ctx context.Context, store *Store, labels map[string]string) error {
+	stack, name, ok := Owner(labels)
+	if !ok || stack != ImplicitStack {
 		return nil
 	}
-	return ForgetName(ctx, store, b.Spec.Labels[LabelBox])
+	return ForgetName(ctx, store, name)
 }
 
 // ForgetName takes box name out of the implicit stack: a create that

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -34,15 +33,14 @@ func TestImperativeEdits(t *testing.T) {
 	if acts := Plan(rec.Desired(), obs); len(acts) != 0 {
 		t.Fatalf("plan of a created box: %v", acts)
 	}
-	box := &runtime.Box{BoxRecord: &runtime.BoxRecord{Spec: spec.Box{Labels: labels}}}
-	if err := SetStopped(ctx, store, box, false); err != nil {
+	if err := SetStopped(ctx, store, labels, false); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ = store.Get(ImplicitStack)
 	if acts := Plan(rec.Desired(), obs); len(acts) != 1 || acts[0].Kind != ActionStart {
 		t.Fatalf("plan after start: %v", acts)
 	}
-	if err := Forget(ctx, store, box); err != nil {
+	if err := Forget(ctx, store, labels); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ = store.Get(ImplicitStack)

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
@@ -110,7 +111,7 @@ func (c *cli) checkVolumes(ctx context.Context, stacks []*spec.Stack) error {
 	}
 	var all []string
 	for _, s := range stacks {
-		for _, e := range spec.Errors(reconcile.MissingVolumes(rt, s)) {
+		for _, e := range spec.Errors(reconcile.MissingVolumes(engine.ReconcileRuntime(rt), s)) {
 			all = append(all, e.Error())
 		}
 	}
@@ -125,7 +126,7 @@ func (c *cli) executor(ctx context.Context) (*reconcile.Executor, *reconcile.Sto
 	if err != nil {
 		return nil, nil, err
 	}
-	return &reconcile.Executor{RT: rt, Progress: c.stdout}, reconcile.NewStore(rt.Root()), nil
+	return &reconcile.Executor{RT: engine.ReconcileRuntime(rt), Progress: c.stdout}, reconcile.NewStore(rt.Root()), nil
 }
 
 func applyVerb(ctx context.Context, c *cli, args []string) error {
@@ -173,7 +174,7 @@ func applyVerb(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		if *wait {
-			if err := waitStack(ctx, e.RT, s, *timeout); err != nil {
+			if err := waitStack(ctx, c.rt, s, *timeout); err != nil {
 				fmt.Fprintf(c.stderr, "a3s-box: stack %s: %v\n", s.Name, err)
 				failed = append(failed, s.Name)
 			}
@@ -255,7 +256,7 @@ func planVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	changes := 0
 	for _, s := range stacks {
-		observed, err := reconcile.Observe(rt, map[string]bool{s.Name: true})
+		observed, err := reconcile.Observe(engine.ReconcileRuntime(rt), map[string]bool{s.Name: true})
 		if err != nil {
 			return err
 		}
@@ -363,8 +364,8 @@ func deleteStack(ctx context.Context, c *cli, e *reconcile.Executor, store *reco
 
 // stackHasVolumes reports whether volumes labelled as stack's remain, so
 // that delete -v of a stack already deleted still removes them.
-func stackHasVolumes(rt *runtime.Runtime, stack string) bool {
-	vols, _ := rt.Volumes.List()
+func stackHasVolumes(rt reconcile.Runtime, stack string) bool {
+	vols, _ := rt.Volumes()
 	for _, v := range vols {
 		if v.Labels[reconcile.LabelStack] == stack {
 			return true

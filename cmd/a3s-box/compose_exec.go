@@ -130,7 +130,10 @@ func composeRun(ctx context.Context, p *compose, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt := e.RT
+	rt, err := p.c.runtime(ctx)
+	if err != nil {
+		return err
+	}
 	if !*noDeps {
 		if err := upDependencies(ctx, e, s, service); err != nil {
 			return err

@@ -98,7 +98,7 @@ func composeUp(ctx context.Context, p *compose, args []string) error {
 		return nil
 	}
 	if *wait {
-		return waitStack(ctx, e.RT, narrowStack(&s, only), limit)
+		return waitStack(ctx, p.c.rt, narrowStack(&s, only), limit)
 	}
 	if *detach {
 		return nil
@@ -140,14 +140,18 @@ func (p *compose) attachUp(ctx context.Context, e *reconcile.Executor, store *re
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	boxes, err := projectBoxes(e.RT, s.Name, slices.Collect(maps.Keys(narrowStack(s, only).Boxes)), false)
+	rt, err := p.c.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	boxes, err := projectBoxes(rt, s.Name, slices.Collect(maps.Keys(narrowStack(s, only).Boxes)), false)
 	if err != nil {
 		return err
 	}
 	follow, stopFollowing := context.WithCancel(ctx)
 	defer stopFollowing()
 	done := make(chan error, 1)
-	go func() { done <- streamLogs(follow, p.c, e.RT, s.Name, boxes, o) }()
+	go func() { done <- streamLogs(follow, p.c, rt, s.Name, boxes, o) }()
 	select {
 	case err := <-done:
 		return err
@@ -167,7 +171,7 @@ func (p *compose) attachUp(ctx context.Context, e *reconcile.Executor, store *re
 			return &exitError{code: 130}
 		case <-sigs:
 			for _, b := range boxes {
-				_ = e.RT.Kill(ctx, b.ID, syscall.SIGKILL)
+				_ = rt.Kill(ctx, b.ID, syscall.SIGKILL)
 			}
 		}
 	}
@@ -238,7 +242,11 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		return err
 	}
 	e.StopTimeout = timeout
-	stack := p.stack(ctx, e.RT, name)
+	rt, err := p.c.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	stack := p.stack(ctx, rt, name)
 	o := deleteOptions{volumes: *volumes}
 	if !*removeOrphans && p.project != nil {
 		known := p.project.Stack.Boxes
@@ -257,7 +265,7 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		}()
 	}
 	// One-off boxes of `compose run` go with the project.
-	oneoffs, err := projectBoxes(e.RT, name, nil, true)
+	oneoffs, err := projectBoxes(rt, name, nil, true)
 	if err != nil {
 		return err
 	}
@@ -265,10 +273,10 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		if !b.oneoff {
 			continue
 		}
-		if err := e.RT.Stop(ctx, b.ID, 0, stopTimeoutOf(b.Box, *timeout)); err != nil {
+		if err := rt.Stop(ctx, b.ID, 0, stopTimeoutOf(b.Box, *timeout)); err != nil {
 			return err
 		}
-		if err := e.RT.Remove(ctx, b.ID, true); err != nil && !errors.Is(err, runtime.ErrNoSuchBox) {
+		if err := rt.Remove(ctx, b.ID, true); err != nil && !errors.Is(err, runtime.ErrNoSuchBox) {
 			return err
 		}
 		fmt.Fprintf(p.c.stdout, " ✔ %s: removed\n", b.Name)
@@ -281,7 +289,7 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		return err
 	}
 	if *rmi == "all" && stack != nil {
-		removeServiceImages(ctx, p.c, e.RT, stack)
+		removeServiceImages(ctx, p.c, rt, stack)
 	}
 	return nil
 }
@@ -390,7 +398,7 @@ func composeRestart(ctx context.Context, p *compose, args []string) error {
 		if err := rt.Start(ctx, b.ID, false); err != nil {
 			return fmt.Errorf("restart %s: %w", b.Name, err)
 		}
-		if err := reconcile.SetStopped(ctx, store, b.Box, false); err != nil {
+		if err := reconcile.SetStopped(ctx, store, b.Spec.Labels, false); err != nil {
 			return err
 		}
 		fmt.Fprintf(p.c.stdout, " ✔ %s: restarted\n", b.Name)

@@ -134,7 +134,7 @@ func startVerb(ctx context.Context, c *cli, args []string) error {
 		if err := rt.Start(ctx, b.ID, false); err != nil {
 			return err
 		}
-		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b, false)
+		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b.Spec.Labels, false)
 	})
 }
 
@@ -200,7 +200,7 @@ func stopVerb(ctx context.Context, c *cli, args []string) error {
 		}
 		// A stop is an edit of the desired state: a reconcile (watch's
 		// resync, the next apply of another change) keeps it stopped.
-		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b, true)
+		return reconcile.SetStopped(ctx, reconcile.NewStore(rt.Root()), b.Spec.Labels, true)
 	})
 }
 
@@ -279,7 +279,7 @@ func rmVerb(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		// rm is an edit too: the box leaves the implicit stack.
-		if err := reconcile.Forget(ctx, reconcile.NewStore(rt.Root()), b); err != nil {
+		if err := reconcile.Forget(ctx, reconcile.NewStore(rt.Root()), b.Spec.Labels); err != nil {
 			return err
 		}
 		return nil

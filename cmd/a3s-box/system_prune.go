@@ -216,7 +216,7 @@ func pruneBoxes(ctx context.Context, rt *runtime.Runtime, f *pruneFilters) ([]st
 			}
 			return ids, freed, fmt.Errorf("remove box %s: %w", b.Name, err)
 		}
-		if err := reconcile.Forget(ctx, store, b); err != nil {
+		if err := reconcile.Forget(ctx, store, b.Spec.Labels); err != nil {
 			return ids, freed, err
 		}
 		ids = append(ids, b.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/runtime/volume"
@@ -78,7 +79,7 @@ func removeStackResources(ctx context.Context, c *cli, s *spec.Stack, volumes bo
 	if err != nil {
 		return err
 	}
-	removed, err := reconcile.RemoveStackVolumes(ctx, rt, s.Name)
+	removed, err := reconcile.RemoveStackVolumes(ctx, engine.ReconcileRuntime(rt), s.Name)
 	for _, v := range removed {
 		fmt.Fprintf(c.stdout, " ✔ volume %s: removed\n", v)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
@@ -44,7 +45,7 @@ func updateVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	return c.eachBox(ctx, fs.Args(), true, func(rt *runtime.Runtime, b *runtime.Box) error {
 		// An update is an edit of the desired state too, as stop is.
-		notes, err := reconcile.Update(ctx, reconcile.NewStore(rt.Root()), rt, b, ch)
+		notes, err := engine.Update(ctx, rt, reconcile.NewStore(rt.Root()), b, ch)
 		for _, n := range notes {
 			fmt.Fprintf(c.stderr, "a3s-box: %s\n", n)
 		}

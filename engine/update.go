@@ -1,4 +1,4 @@
-package reconcile
+package engine
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 )
 
@@ -18,13 +19,13 @@ import (
 // so. Should a3s-box stop between the box's write and the stack's, the
 // next reconcile finds the box's hash unlike the stack's and makes the
 // box again as the stack says: the state converges either way.
-func Update(ctx context.Context, store *Store, rt *runtime.Runtime, b *runtime.Box, c runtime.Changes) (notes []string, err error) {
-	stack, name, ok := Owner(b)
+func Update(ctx context.Context, rt *runtime.Runtime, store *reconcile.Store, b *runtime.Box, c runtime.Changes) (notes []string, err error) {
+	stack, name, ok := reconcile.Owner(b.Spec.Labels)
 	if !ok {
 		return rt.Update(ctx, b.ID, c)
 	}
 	rec, err := store.Get(stack)
-	if errors.Is(err, ErrNoStack) {
+	if errors.Is(err, reconcile.ErrNoStack) {
 		return rt.Update(ctx, b.ID, c)
 	}
 	if err != nil {
@@ -34,7 +35,7 @@ func Update(ctx context.Context, store *Store, rt *runtime.Runtime, b *runtime.B
 	if !ok {
 		return rt.Update(ctx, b.ID, c)
 	}
-	if stack != ImplicitStack && want.Scale() > 1 {
+	if stack != reconcile.ImplicitStack && want.Scale() > 1 {
 		notes, err = rt.Update(ctx, b.ID, c)
 		if err == nil {
 			notes = append(notes, fmt.Sprintf("box %s is one of %d replicas of %s in stack %s: the stack's desired state keeps its settings", b.Name, want.Scale(), name, stack))
@@ -46,11 +47,11 @@ func Update(ctx context.Context, store *Store, rt *runtime.Runtime, b *runtime.B
 	changed := s.Boxes[name]
 	c.Apply(&changed)
 	s.Boxes[name] = changed
-	c.Label = &runtime.Label{Key: LabelHash, Value: ConfigHash(&s, name)}
+	c.Label = &runtime.Label{Key: reconcile.LabelHash, Value: reconcile.ConfigHash(&s, name)}
 	if notes, err = rt.Update(ctx, b.ID, c); err != nil {
 		return nil, err
 	}
-	_, err = store.Update(ctx, stack, func(r *StackRecord) error {
+	_, err = store.Update(ctx, stack, func(r *reconcile.StackRecord) error {
 		bx, ok := r.Stack.Boxes[name]
 		if !ok {
 			return nil // the box left its stack meanwhile
