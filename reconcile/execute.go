@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/a3s-box/a3s-box/spec"
 	"github.com/hashicorp/go-multierror"
 )
 
@@ -167,77 +166,4 @@ func (e *Executor) create(ctx context.Context, d *DesiredBox) error {
 		return err
 	}
 	return e.RT.Start(ctx, box.ID)
-}
-
-// waitDependencies waits until every replica of each box d depends on
-// meets its condition. The replicas of a dependency are made in an
-// earlier wave and numbered from 1 without gaps, so they are found by
-// name until one is missing.
-func (e *Executor) waitDependencies(ctx context.Context, d *DesiredBox) error {
-	if d == nil {
-		return nil
-	}
-	return e.WaitFor(ctx, d.Stack, d.Spec.DependsOn)
-}
-
-// WaitFor waits until every replica of each of deps, boxes of stack,
-// meets its condition, as a box that depends on them waits before it
-// starts (the one-off box of compose run).
-func (e *Executor) WaitFor(ctx context.Context, stack string, deps []spec.Dependency) error {
-	timeout := e.DependTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
-	for _, dep := range deps {
-		for n := 1; ; n++ {
-			name := ReplicaName(stack, dep.Name, n)
-			if n > 1 {
-				if _, err := e.RT.Lookup(name); errors.Is(err, ErrNotFound) {
-					break
-				}
-			}
-			if err := e.waitCondition(ctx, name, dep.Condition, timeout); err != nil {
-				return fmt.Errorf("depends on %s (%s): %w", dep.Name, dep.Condition, err)
-			}
-		}
-	}
-	return nil
-}
-
-func (e *Executor) waitCondition(ctx context.Context, name, cond string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		b, err := e.RT.Lookup(name)
-		if err != nil {
-			return err
-		}
-		switch cond {
-		case spec.DependHealthy:
-			if b.Health == "" && b.Running() && !b.HasHealthCheck {
-				return fmt.Errorf("box %s has no health check", name)
-			}
-			if b.Running() && b.Health == spec.HealthHealthy {
-				return nil
-			}
-		case spec.DependCompleted:
-			if b.Status == spec.StatusExited && !b.FinishedAt.IsZero() {
-				if b.ExitCode != 0 {
-					return fmt.Errorf("box %s exited with status %d", name, b.ExitCode)
-				}
-				return nil
-			}
-		default:
-			if b.Running() || b.Status == spec.StatusExited && !b.FinishedAt.IsZero() {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not met after %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

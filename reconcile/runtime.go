@@ -83,6 +83,12 @@ func (b *Box) Running() bool {
 	return b.Status == spec.StatusRunning || b.Status == spec.StatusPaused
 }
 
+// exited reports a box that ran and ended, as opposed to one recorded
+// exited before it ever finished (its FinishedAt unset).
+func (b *Box) exited() bool {
+	return b.Status == spec.StatusExited && !b.FinishedAt.IsZero()
+}
+
 // Network is a runtime network as the reconciler reads it.
 type Network struct {
 	ID       string

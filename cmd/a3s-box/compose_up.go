@@ -98,7 +98,7 @@ func composeUp(ctx context.Context, p *compose, args []string) error {
 		return nil
 	}
 	if *wait {
-		return waitStack(ctx, p.c.rt, narrowStack(&s, only), limit)
+		return e.WaitStack(ctx, narrowStack(&s, only), limit)
 	}
 	if *detach {
 		return nil
