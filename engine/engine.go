@@ -12,7 +12,9 @@ import (
 
 // Engine runs boxes under one a3s-box root directory.
 type Engine struct {
-	rt    *runtime.Runtime
+	rt *runtime.Runtime
+	// rr is rt as the reconciler drives it.
+	rr    reconcile.Runtime
 	store *reconcile.Store
 }
 
@@ -56,7 +58,7 @@ func Open(ctx context.Context, cfg *runtime.Config, o Options) (*Engine, error) 
 
 // New returns the engine of an open runtime.
 func New(rt *runtime.Runtime) *Engine {
-	return &Engine{rt: rt, store: reconcile.NewStore(rt.Root())}
+	return &Engine{rt: rt, rr: ReconcileRuntime(rt), store: reconcile.NewStore(rt.Root())}
 }
 
 // Root is the state directory.

@@ -34,7 +34,7 @@ type ReconcileOptions struct {
 }
 
 func (e *Engine) executor(o ReconcileOptions) *reconcile.Executor {
-	return &reconcile.Executor{RT: e.rt, Progress: o.Progress, DependTimeout: o.DependTimeout, StopTimeout: o.StopTimeout}
+	return &reconcile.Executor{RT: e.rr, Progress: o.Progress, DependTimeout: o.DependTimeout, StopTimeout: o.StopTimeout}
 }
 
 // Stacks lists the stored stacks, by name.
@@ -49,7 +49,7 @@ func (e *Engine) Stack(name string) (*reconcile.StackRecord, error) { return e.s
 func (e *Engine) CheckStacks(stacks []*spec.Stack) []error {
 	var all []error
 	for _, s := range stacks {
-		all = append(all, spec.Errors(reconcile.MissingVolumes(e.rt, s))...)
+		all = append(all, spec.Errors(reconcile.MissingVolumes(e.rr, s))...)
 	}
 	return all
 }
@@ -88,7 +88,7 @@ func (e *Engine) Reconcile(ctx context.Context, name string, o ReconcileOptions)
 // Plan is what an apply of s would do, changing nothing: the actions, and
 // the orphans an apply without prune leaves.
 func (e *Engine) Plan(s *spec.Stack, prune bool) (actions, orphans []reconcile.Action, err error) {
-	observed, err := reconcile.Observe(e.rt, map[string]bool{s.Name: true})
+	observed, err := reconcile.Observe(e.rr, map[string]bool{s.Name: true})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,7 +103,7 @@ func (e *Engine) Plan(s *spec.Stack, prune bool) (actions, orphans []reconcile.A
 // healthy where it has a health check, or has completed with status 0:
 // apply --wait and compose up --wait.
 func (e *Engine) WaitStack(ctx context.Context, s *spec.Stack, timeout time.Duration) error {
-	return waitStack(ctx, e.rt, s, timeout)
+	return e.executor(ReconcileOptions{}).WaitStack(ctx, s, timeout)
 }
 
 // MarkStopped marks the boxes of only (all when nil) of a stored stack
@@ -154,7 +154,7 @@ func (e *Engine) UpDependencies(ctx context.Context, s *spec.Stack, service stri
 	if len(deps) == 0 {
 		return nil
 	}
-	observed, err := reconcile.Observe(e.rt, map[string]bool{s.Name: true})
+	observed, err := reconcile.Observe(e.rr, map[string]bool{s.Name: true})
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 	if err := e.repair(ctx); err != nil {
 		return err
 	}
-	observed, err := reconcile.Observe(e.rt, map[string]bool{name: true})
+	observed, err := reconcile.Observe(e.rr, map[string]bool{name: true})
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 		return err
 	}
 	if o.Volumes {
-		removed, err := reconcile.RemoveStackVolumes(ctx, e.rt, name)
+		removed, err := reconcile.RemoveStackVolumes(ctx, e.rr, name)
 		for _, v := range removed {
 			progress(o.Progress, " ✔ volume %s: removed", v)
 		}
@@ -214,7 +214,7 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 			return err
 		}
 	}
-	if err := reconcile.RemoveNetworks(ctx, e.rt, name); err != nil {
+	if err := reconcile.RemoveNetworks(ctx, e.rr, name); err != nil {
 		return err
 	}
 	return e.store.Delete(ctx, name)

@@ -9,14 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/a3s-box/a3s-box/runtime"
-	"github.com/a3s-box/a3s-box/spec"
 	"github.com/hashicorp/go-multierror"
 )
 
 // Executor carries out a plan on the runtime.
 type Executor struct {
-	RT *runtime.Runtime
+	RT Runtime
 	// Progress gets one line per action as it starts and ends; nil for
 	// none.
 	Progress io.Writer
@@ -110,7 +108,7 @@ func (e *Executor) do(ctx context.Context, a Action) error {
 		if err := e.waitDependencies(ctx, a.Desired); err != nil {
 			return err
 		}
-		return e.RT.Start(ctx, a.Observed.ID, false)
+		return e.RT.Start(ctx, a.Observed.ID)
 	case ActionStop:
 		return e.stop(ctx, a.Observed.ID)
 	case ActionRecreate:
@@ -131,24 +129,17 @@ func (e *Executor) remove(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	if e.RemoveVolumes {
-		return e.RT.RemoveWithVolumes(ctx, id, true)
-	}
-	return e.RT.Remove(ctx, id, true)
+	return e.RT.Remove(ctx, id, e.RemoveVolumes)
 }
 
 // stop stops box id with its stop signal and grace period, or
 // StopTimeout's.
 func (e *Executor) stop(ctx context.Context, id string) error {
-	b, err := e.RT.Lookup(id)
-	if err != nil {
-		return err
-	}
-	timeout := runtime.StopTimeout(b)
+	timeout := -1
 	if e.StopTimeout != nil && *e.StopTimeout >= 0 {
 		timeout = *e.StopTimeout
 	}
-	return e.RT.Stop(ctx, id, 0, timeout)
+	return e.RT.Stop(ctx, id, timeout)
 }
 
 // create makes the runtime box for d, labelled with its place in the
@@ -164,11 +155,7 @@ func (e *Executor) create(ctx context.Context, d *DesiredBox) error {
 	labels[LabelProject], labels[LabelService] = d.Stack, d.Name
 	labels[LabelNumber], labels[LabelOneoff] = strconv.Itoa(replica(d.Index)), "False"
 	b.Labels = labels
-	img, err := e.RT.ResolveImage(ctx, b.Image, nil)
-	if err != nil {
-		return err
-	}
-	box, err := e.RT.Create(ctx, &b, img)
+	box, err := e.RT.Create(ctx, &b)
 	if err != nil {
 		return err
 	}
@@ -178,79 +165,5 @@ func (e *Executor) create(ctx context.Context, d *DesiredBox) error {
 	if err := e.waitDependencies(ctx, d); err != nil {
 		return err
 	}
-	return e.RT.Start(ctx, box.ID, false)
-}
-
-// waitDependencies waits until every replica of each box d depends on
-// meets its condition. The replicas of a dependency are made in an
-// earlier wave and numbered from 1 without gaps, so they are found by
-// name until one is missing.
-func (e *Executor) waitDependencies(ctx context.Context, d *DesiredBox) error {
-	if d == nil {
-		return nil
-	}
-	return e.WaitFor(ctx, d.Stack, d.Spec.DependsOn)
-}
-
-// WaitFor waits until every replica of each of deps, boxes of stack,
-// meets its condition, as a box that depends on them waits before it
-// starts (the one-off box of compose run).
-func (e *Executor) WaitFor(ctx context.Context, stack string, deps []spec.Dependency) error {
-	timeout := e.DependTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
-	for _, dep := range deps {
-		for n := 1; ; n++ {
-			name := ReplicaName(stack, dep.Name, n)
-			if n > 1 {
-				if _, err := e.RT.Lookup(name); errors.Is(err, runtime.ErrNoSuchBox) {
-					break
-				}
-			}
-			if err := e.waitCondition(ctx, name, dep.Condition, timeout); err != nil {
-				return fmt.Errorf("depends on %s (%s): %w", dep.Name, dep.Condition, err)
-			}
-		}
-	}
-	return nil
-}
-
-func (e *Executor) waitCondition(ctx context.Context, name, cond string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		b, err := e.RT.Lookup(name)
-		if err != nil {
-			return err
-		}
-		st := b.State
-		switch cond {
-		case spec.DependHealthy:
-			if st.Health == nil && st.Running() && b.Health == nil {
-				return fmt.Errorf("box %s has no health check", name)
-			}
-			if st.Running() && st.Health != nil && st.Health.Status == spec.HealthHealthy {
-				return nil
-			}
-		case spec.DependCompleted:
-			if st.Status == spec.StatusExited && !st.FinishedAt.IsZero() {
-				if st.ExitCode != 0 {
-					return fmt.Errorf("box %s exited with status %d", name, st.ExitCode)
-				}
-				return nil
-			}
-		default:
-			if st.Running() || st.Status == spec.StatusExited && !st.FinishedAt.IsZero() {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not met after %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return e.RT.Start(ctx, box.ID)
 }

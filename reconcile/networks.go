@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/a3s-box/a3s-box/runtime"
-	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -57,7 +55,7 @@ func machineBox(s *spec.Stack, stackName, name string) spec.Box {
 
 // EnsureNetworks makes the networks the boxes of s join, as the stack
 // declares them; an external one must exist.
-func EnsureNetworks(ctx context.Context, rt *runtime.Runtime, s *spec.Stack) error {
+func EnsureNetworks(ctx context.Context, rt Runtime, s *spec.Stack) error {
 	if s.Name == ImplicitStack {
 		return nil
 	}
@@ -76,10 +74,10 @@ func EnsureNetworks(ctx context.Context, rt *runtime.Runtime, s *spec.Stack) err
 	return nil
 }
 
-func ensureNetwork(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, key string) error {
+func ensureNetwork(ctx context.Context, rt Runtime, s *spec.Stack, key string) error {
 	decl := s.Networks[key]
 	name := s.NetworkName(key)
-	n, err := rt.Networks.Get(name)
+	n, err := rt.Network(name)
 	switch {
 	case err == nil && decl.External:
 		return nil
@@ -87,11 +85,11 @@ func ensureNetwork(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, key 
 		if n.Labels[LabelStack] != s.Name {
 			return fmt.Errorf("network %s exists and is not stack %s's: declare it external: true to use it", name, s.Name)
 		}
-		if n.Internal != decl.Internal || (decl.Subnet != "" && n.Subnet.String() != decl.Subnet) {
+		if n.Internal != decl.Internal || (decl.Subnet != "" && n.Subnet != decl.Subnet) {
 			return fmt.Errorf("network %s exists with other settings (internal %v, subnet %s): delete the stack to make it anew", name, n.Internal, n.Subnet)
 		}
 		return nil
-	case !errors.Is(err, network.ErrNotFound):
+	case !errors.Is(err, ErrNotFound):
 		return err
 	case decl.External:
 		return fmt.Errorf("network %s is declared as external, but could not be found: create it with `a3s-box network create %s`", name, name)
@@ -101,19 +99,18 @@ func ensureNetwork(ctx context.Context, rt *runtime.Runtime, s *spec.Stack, key 
 		labels[k] = v
 	}
 	labels[LabelStack], labels[LabelProject], labels[LabelNetwork] = s.Name, s.Name, key
-	_, err = rt.Networks.Create(ctx, network.Config{
+	return rt.CreateNetwork(ctx, NetworkConfig{
 		Name: name, Driver: decl.Driver, Subnet: decl.Subnet, Gateway: decl.Gateway, Internal: decl.Internal, Labels: labels,
 	})
-	return err
 }
 
 // RemoveNetworks removes the networks apply made for stack name; external
 // ones were never labelled as its, and stay.
-func RemoveNetworks(ctx context.Context, rt *runtime.Runtime, name string) error {
+func RemoveNetworks(ctx context.Context, rt Runtime, name string) error {
 	if name == ImplicitStack {
 		return nil
 	}
-	nets, err := rt.Networks.List()
+	nets, err := rt.Networks()
 	if err != nil {
 		return err
 	}
@@ -122,7 +119,7 @@ func RemoveNetworks(ctx context.Context, rt *runtime.Runtime, name string) error
 		if n.Labels[LabelStack] != name {
 			continue
 		}
-		if _, err := rt.Networks.Remove(ctx, n.ID); err != nil {
+		if err := rt.RemoveNetwork(ctx, n.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}

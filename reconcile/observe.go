@@ -1,11 +1,8 @@
 package reconcile
 
 import (
-	"context"
-	"errors"
 	"strconv"
 
-	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -39,15 +36,15 @@ func BoxName(stack, box string) string { return ReplicaName(stack, box, 1) }
 // Observe reports the runtime's boxes of the named stacks (all stacks when
 // stacks is nil) as the planner takes them. One-off boxes (compose run)
 // are no stack's replicas and are left out.
-func Observe(rt *runtime.Runtime, stacks map[string]bool) ([]ObservedBox, error) {
+func Observe(rt Runtime, stacks map[string]bool) ([]ObservedBox, error) {
 	boxes, err := rt.Boxes()
 	if err != nil {
 		return nil, err
 	}
 	var out []ObservedBox
 	for _, b := range boxes {
-		stack, ok := b.Spec.Labels[LabelStack]
-		if !ok || (stacks != nil && !stacks[stack]) || b.Spec.Labels[LabelOneoff] == "True" {
+		stack, ok := b.Labels[LabelStack]
+		if !ok || (stacks != nil && !stacks[stack]) || b.Labels[LabelOneoff] == "True" {
 			continue
 		}
 		out = append(out, observed(b))
@@ -55,8 +52,8 @@ func Observe(rt *runtime.Runtime, stacks map[string]bool) ([]ObservedBox, error)
 	return out, nil
 }
 
-func observed(b *runtime.Box) ObservedBox {
-	state := b.State.Status
+func observed(b *Box) ObservedBox {
+	state := b.Status
 	switch state {
 	case spec.StatusPaused, spec.StatusRestarting:
 		// The box's supervisor has it in hand.
@@ -65,40 +62,10 @@ func observed(b *runtime.Box) ObservedBox {
 		state = spec.StatusExited
 	}
 	// Boxes made before replicas were numbered are the first.
-	n, _ := strconv.Atoi(b.Spec.Labels[LabelNumber])
+	n, _ := strconv.Atoi(b.Labels[LabelNumber])
 	return ObservedBox{
-		Stack: b.Spec.Labels[LabelStack], Name: b.Spec.Labels[LabelBox], Index: replica(n), ID: b.ID,
-		Hash: b.Spec.Labels[LabelHash], State: state, ExitCode: b.State.ExitCode,
-		Restart: b.Spec.Restart, StoppedByUser: b.State.ManualStop,
+		Stack: b.Labels[LabelStack], Name: b.Labels[LabelBox], Index: replica(n), ID: b.ID,
+		Hash: b.Labels[LabelHash], State: state, ExitCode: b.ExitCode,
+		Restart: b.Restart, StoppedByUser: b.ManualStop,
 	}
-}
-
-// Owner names the stack and stack box a runtime box was made for; ok is
-// false for a box made by an imperative verb.
-func Owner(b *runtime.Box) (stack, box string, ok bool) {
-	stack, ok = b.Spec.Labels[LabelStack]
-	return stack, b.Spec.Labels[LabelBox], ok
-}
-
-// SetStopped records in a box's stack that a user stopped (or started)
-// it, so that a later reconcile keeps it so rather than undoing the
-// user's stop. A box that belongs to no stored stack is left alone.
-func SetStopped(ctx context.Context, store *Store, b *runtime.Box, stopped bool) error {
-	stack, name, ok := Owner(b)
-	if !ok {
-		return nil
-	}
-	if _, err := store.Get(stack); errors.Is(err, ErrNoStack) {
-		return nil
-	}
-	_, err := store.Update(ctx, stack, func(r *StackRecord) error {
-		if _, ok := r.Stack.Boxes[name]; !ok {
-			return nil
-		}
-		e := r.Boxes[name]
-		e.Stopped = stopped
-		r.Boxes[name] = e
-		return nil
-	})
-	return err
 }

@@ -7,8 +7,6 @@ import (
 	"maps"
 	"sort"
 
-	"github.com/a3s-box/a3s-box/runtime"
-	"github.com/a3s-box/a3s-box/runtime/volume"
 	"github.com/a3s-box/a3s-box/spec"
 	"github.com/hashicorp/go-multierror"
 )
@@ -43,14 +41,14 @@ func stackBox(s *spec.Stack, name string) spec.Box {
 // MissingVolumes reports each external volume of s that does not exist,
 // at its line in the stack's file: apply checks them before it changes
 // anything.
-func MissingVolumes(rt *runtime.Runtime, s *spec.Stack) error {
+func MissingVolumes(rt Runtime, s *spec.Stack) error {
 	var all *multierror.Error
 	for _, key := range sortedVolumeKeys(s) {
 		if !s.Volumes[key].External {
 			continue
 		}
 		name := s.VolumeName(key)
-		if _, err := rt.Volumes.Get(name); errors.Is(err, volume.ErrNotFound) {
+		if _, err := rt.Volume(name); errors.Is(err, ErrNotFound) {
 			all = multierror.Append(all, s.ErrorAt("volumes."+key, "external volume %q does not exist: create it first (a3s-box volume create %s)", name, name))
 		} else if err != nil {
 			all = multierror.Append(all, err)
@@ -61,7 +59,7 @@ func MissingVolumes(rt *runtime.Runtime, s *spec.Stack) error {
 
 // EnsureVolumes makes the volumes s declares that do not exist yet,
 // labelled as the stack's, and fails if an external one is missing.
-func EnsureVolumes(ctx context.Context, rt *runtime.Runtime, s *spec.Stack) error {
+func EnsureVolumes(ctx context.Context, rt Runtime, s *spec.Stack) error {
 	if err := MissingVolumes(rt, s); err != nil {
 		return err
 	}
@@ -75,7 +73,7 @@ func EnsureVolumes(ctx context.Context, rt *runtime.Runtime, s *spec.Stack) erro
 			labels = map[string]string{}
 		}
 		labels[LabelStack], labels[LabelProject], labels[LabelVolume] = s.Name, s.Name, key
-		if _, err := rt.CreateVolume(ctx, s.VolumeName(key), volume.Options{Labels: labels}); err != nil {
+		if err := rt.CreateVolume(ctx, s.VolumeName(key), labels); err != nil {
 			return fmt.Errorf("volume %s: %w", key, err)
 		}
 	}
@@ -85,8 +83,8 @@ func EnsureVolumes(ctx context.Context, rt *runtime.Runtime, s *spec.Stack) erro
 // RemoveStackVolumes removes the volumes apply made for stack (those
 // labelled as its): delete -v. A volume a box still uses stays, and is
 // reported.
-func RemoveStackVolumes(ctx context.Context, rt *runtime.Runtime, stack string) (removed []string, err error) {
-	vols, err := rt.Volumes.List()
+func RemoveStackVolumes(ctx context.Context, rt Runtime, stack string) (removed []string, err error) {
+	vols, err := rt.Volumes()
 	if err != nil {
 		return nil, err
 	}

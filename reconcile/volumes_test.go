@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/a3s-box/a3s-box/runtime"
-	"github.com/a3s-box/a3s-box/runtime/volume"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -38,25 +36,16 @@ func TestStackBoxNamesVolumes(t *testing.T) {
 }
 
 func TestMissingVolumes(t *testing.T) {
-	vs, err := volume.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := &runtime.Runtime{Volumes: vs}
+	rt := newFakeRuntime()
 	s := &spec.Stack{Name: "shop", File: "shop.yaml", Volumes: map[string]spec.Volume{"aa": {External: true}, "b": {External: true, Name: "bee"}, "c": {}}}
-	err = MissingVolumes(rt, s)
+	err := MissingVolumes(rt, s)
 	if errs := spec.Errors(err); len(errs) != 2 || !strings.Contains(errs[0].Error(), `shop.yaml: volumes.aa: external volume "aa" does not exist`) || !strings.Contains(errs[1].Error(), `external volume "bee"`) {
 		t.Fatalf("MissingVolumes = %v", err)
 	}
-	if err := vs.Update(context.Background(), func(tx *volume.Tx) error {
-		for _, n := range []string{"aa", "bee"} {
-			if _, _, err := tx.Create(n, volume.Options{}); err != nil {
-				return err
-			}
+	for _, n := range []string{"aa", "bee"} {
+		if err := rt.CreateVolume(context.Background(), n, nil); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 	if err := MissingVolumes(rt, s); err != nil {
 		t.Fatalf("MissingVolumes with the volumes made: %v", err)

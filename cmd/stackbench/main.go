@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/internal/benchrig"
 	"github.com/a3s-box/a3s-box/internal/statefile"
@@ -51,10 +52,11 @@ func bench(ctx context.Context, rig *benchrig.Rig, runs, n int) error {
 // their desired state: what every resync of an unchanged stack costs.
 func noopReconcile(ctx context.Context, root string, n int) error {
 	cfg := &a3s.Config{Root: root, Accel: "tcg"}
-	rt, err := a3s.New(ctx, cfg)
+	machine, err := a3s.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	rt := engine.ReconcileRuntime(machine)
 	st := &spec.Stack{Name: "big", Boxes: map[string]spec.Box{}}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("b%03d", i)
