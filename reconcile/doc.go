@@ -7,8 +7,10 @@
 // actions out (create, start, stop, recreate because a box's config hash
 // changed, remove an orphan), each with its reason, ordered so that a box
 // starts after what it depends on and stops before it. Waves groups the
-// actions an executor may run at once. Nothing here touches a VM; the
-// executor drives the runtime with these actions.
+// actions an executor may run at once. Nothing here touches a VM: the
+// executor drives the runtime through Runtime, an interface of this
+// package's own that the engine implements on the machine's runtime, so
+// the executor is tested against a runtime held in memory.
 //
 // A box's config hash (ConfigHash) covers what the running VM was made
 // from; a box whose hash differs from the desired one is recreated, one
