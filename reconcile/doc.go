@@ -8,9 +8,11 @@
 // changed, remove an orphan), each with its reason, ordered so that a box
 // starts after what it depends on and stops before it. Waves groups the
 // actions an executor may run at once. Nothing here touches a VM: the
-// executor drives the runtime through Runtime, an interface of this
-// package's own that the engine implements on the machine's runtime, so
-// the executor is tested against a runtime held in memory.
+// executor drives the runtime through Runtime, an interface this package
+// defines with only what it asks of a runtime (boxes, networks, volumes,
+// each missing one reported as ErrNotFound); package engine adapts the
+// machine's runtime to it. Ready is the one rule for when a box is ready,
+// for depends_on's conditions and for apply --wait alike.
 //
 // A box's config hash (ConfigHash) covers what the running VM was made
 // from; a box whose hash differs from the desired one is recreated, one

@@ -95,9 +95,14 @@ func (f *fakeRuntime) find(ref string) *Box {
 	return nil
 }
 
-func (f *fakeRuntime) noBox(ref string) error {
-	return fmt.Errorf("%w: no such box: %s", ErrNotFound, ref)
-}
+// missing is the fake's ErrNotFound, worded as the runtime's errors are,
+// since those reach users through reconcile's.
+type missing string
+
+func (m missing) Error() string        { return string(m) }
+func (m missing) Is(target error) bool { return target == ErrNotFound }
+
+func (f *fakeRuntime) noBox(ref string) error { return missing("no such box: " + ref) }
 
 func (f *fakeRuntime) Boxes() ([]*Box, error) {
 	f.mu.Lock()
@@ -232,7 +237,7 @@ func (f *fakeRuntime) Network(ref string) (*Network, error) {
 			return &c, nil
 		}
 	}
-	return nil, fmt.Errorf("network %s %w", ref, ErrNotFound)
+	return nil, missing("network " + ref + " not found")
 }
 
 func (f *fakeRuntime) Networks() ([]*Network, error) {
@@ -271,7 +276,7 @@ func (f *fakeRuntime) RemoveNetwork(ctx context.Context, ref string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("network %s %w", ref, ErrNotFound)
+	return missing("network " + ref + " not found")
 }
 
 func (f *fakeRuntime) Volume(name string) (*Volume, error) {
@@ -279,7 +284,7 @@ func (f *fakeRuntime) Volume(name string) (*Volume, error) {
 	defer f.mu.Unlock()
 	v, ok := f.volumes[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: no such volume: %s", ErrNotFound, name)
+		return nil, missing("no such volume: " + name)
 	}
 	c := *v
 	return &c, nil
@@ -313,7 +318,7 @@ func (f *fakeRuntime) RemoveVolume(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.volumes[name]; !ok {
-		return fmt.Errorf("%w: no such volume: %s", ErrNotFound, name)
+		return missing("no such volume: " + name)
 	}
 	for id, s := range f.specs {
 		for _, m := range s.Volumes {
