@@ -126,22 +126,21 @@ func (e *Engine) MarkStopped(ctx context.Context, name string, only map[string]b
 // dependents first, and marks them stopped in its desired state first,
 // so that no reconcile undoes the stop: compose stop.
 func (e *Engine) StopStack(ctx context.Context, name string, only map[string]bool, o ReconcileOptions) error {
-	if err := e.MarkStopped(ctx, name, only, true); err != nil {
-		return err
-	}
-	o.Only, o.Kinds = only, map[reconcile.ActionKind]bool{reconcile.ActionStop: true}
-	_, err := e.Reconcile(ctx, name, o)
-	return err
+	return e.startStop(ctx, name, only, reconcile.ActionStop, o)
 }
 
 // StartStack starts the existing boxes of only (all when nil) of a stored
 // stack, dependencies first, waiting for their conditions; it creates
 // none: compose start.
 func (e *Engine) StartStack(ctx context.Context, name string, only map[string]bool, o ReconcileOptions) error {
-	if err := e.MarkStopped(ctx, name, only, false); err != nil {
+	return e.startStop(ctx, name, only, reconcile.ActionStart, o)
+}
+
+func (e *Engine) startStop(ctx context.Context, name string, only map[string]bool, kind reconcile.ActionKind, o ReconcileOptions) error {
+	if err := e.MarkStopped(ctx, name, only, kind == reconcile.ActionStop); err != nil {
 		return err
 	}
-	o.Only, o.Kinds = only, map[reconcile.ActionKind]bool{reconcile.ActionStart: true}
+	o.Only, o.Kinds = only, map[reconcile.ActionKind]bool{kind: true}
 	_, err := e.Reconcile(ctx, name, o)
 	return err
 }
