@@ -40,14 +40,17 @@ type RunOptions struct {
 	// belongs to no desired state; a detached one joins the implicit
 	// stack, wanted running.
 	Attach bool
+	// OneOff keeps a detached box out of the desired state too: compose
+	// run's one-off boxes belong to no stack.
+	OneOff bool
 }
 
-// Run makes box b from img and starts it, as `run` does. A failure to
-// start is a *runtime.StartError when the command could not run (126,
-// 127); the box is then left, as Docker leaves it. img nil resolves
-// b.Image.
+// Run makes box b from img and starts it, as `run` does. The box is nil
+// when it could not be made. A failure to start is a *runtime.StartError
+// when the command could not run (126, 127); the box is then left, as
+// Docker leaves it. img nil resolves b.Image.
 func (e *Engine) Run(ctx context.Context, b *spec.Box, img *image.Image, o RunOptions) (*runtime.Box, error) {
-	box, err := e.create(ctx, b, img, !o.Attach, false)
+	box, err := e.create(ctx, b, img, !o.Attach && !o.OneOff, false)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/network"
@@ -14,7 +16,7 @@ type ListedNetwork struct {
 	None bool
 }
 
-// Networks lists the networks with none, and with the default network,
+// Networks lists the networks, by name, with none, and with the default network,
 // as Docker always shows them: before its first use the default network
 // has no record (nor subnet, nor bridge) yet.
 func (e *Engine) Networks() ([]ListedNetwork, error) {
@@ -32,6 +34,7 @@ func (e *Engine) Networks() ([]ListedNetwork, error) {
 	if !hasDefault {
 		out = append(out, ListedNetwork{Network: &network.Network{ID: network.DefaultID(root), Name: network.DefaultName, Driver: network.Driver}})
 	}
+	slices.SortFunc(out, func(a, b ListedNetwork) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
@@ -47,17 +50,14 @@ func (e *Engine) CreateNetwork(ctx context.Context, c network.Config) (*network.
 	return e.rt.Networks.Create(ctx, c)
 }
 
-// RemoveNetworks removes networks one by one; fn hears of each, with its
-// error if it could not be removed.
-func (e *Engine) RemoveNetworks(ctx context.Context, refs []string, fn func(ref string, err error)) error {
+// RemoveNetwork removes a network no box uses, after repairing what a
+// crashed command may have left half made.
+func (e *Engine) RemoveNetwork(ctx context.Context, ref string) error {
 	if err := e.rt.Networks.Repair(ctx); err != nil {
 		return err
 	}
-	for _, ref := range refs {
-		_, err := e.rt.Networks.Remove(ctx, ref)
-		fn(ref, err)
-	}
-	return nil
+	_, err := e.rt.Networks.Remove(ctx, ref)
+	return err
 }
 
 // PruneNetworks removes the networks no box uses that keep does not

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/a3s-box/a3s-box/reconcile"
+	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/volume"
 	"github.com/a3s-box/a3s-box/spec"
 )
@@ -174,6 +176,9 @@ type DeleteOptions struct {
 	// Volumes removes the stack's named volumes too, and its boxes'
 	// anonymous ones (delete -v, compose down -v). External volumes stay.
 	Volumes bool
+	// OneOffs removes the one-off boxes of `compose run` for the project
+	// first, stopping them with StopTimeout as its other boxes.
+	OneOffs bool
 }
 
 // Delete removes a stack's boxes (dependents first), then its volumes if
@@ -182,6 +187,11 @@ type DeleteOptions struct {
 func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error {
 	if err := e.repair(ctx); err != nil {
 		return err
+	}
+	if o.OneOffs {
+		if err := e.removeOneOffs(ctx, name, o.ReconcileOptions); err != nil {
+			return err
+		}
 	}
 	observed, err := reconcile.Observe(e.rr, map[string]bool{name: true})
 	if err != nil {
@@ -217,6 +227,32 @@ func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error
 		return err
 	}
 	return e.store.Delete(ctx, name)
+}
+
+// removeOneOffs removes the one-off boxes of compose project name.
+func (e *Engine) removeOneOffs(ctx context.Context, name string, o ReconcileOptions) error {
+	boxes, err := e.rt.Boxes()
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(boxes, func(a, b *runtime.Box) int { return strings.Compare(a.Name, b.Name) })
+	stop := StopOptions{}
+	if o.StopTimeout != nil && *o.StopTimeout >= 0 {
+		stop.Timeout = o.StopTimeout
+	}
+	for _, b := range boxes {
+		if b.Spec.Labels[reconcile.LabelProject] != name || b.Spec.Labels[reconcile.LabelOneoff] != "True" {
+			continue
+		}
+		if err := e.Stop(ctx, b, stop); err != nil {
+			return err
+		}
+		if err := e.Remove(ctx, b, RemoveOptions{Force: true}); err != nil && !errors.Is(err, runtime.ErrNoSuchBox) {
+			return err
+		}
+		progress(o.Progress, " ✔ %s: removed", b.Name)
+	}
+	return nil
 }
 
 // stackHasVolumes reports whether volumes labelled as stack's remain, so

@@ -141,8 +141,11 @@ func composeRun(ctx context.Context, p *compose, args []string) error {
 		return err
 	}
 	if *detach {
-		box, err := e.Run(ctx, &b, img, engine.RunOptions{})
-		if err != nil {
+		box, err := e.Run(ctx, &b, img, engine.RunOptions{OneOff: true})
+		switch {
+		case box == nil && err != nil:
+			return err
+		case err != nil:
 			return startFailure(err)
 		}
 		fmt.Fprintln(p.c.stdout, box.Name)
@@ -154,7 +157,10 @@ func composeRun(ctx context.Context, p *compose, args []string) error {
 		defer signal.Stop(sigs)
 	}
 	box, err := e.Run(ctx, &b, img, engine.RunOptions{Attach: true})
-	if err != nil {
+	switch {
+	case box == nil && err != nil:
+		return err
+	case err != nil:
 		return startFailure(err)
 	}
 	keys, _ := parseDetachKeys(defaultDetachKeys)

@@ -231,22 +231,7 @@ func composeDown(ctx context.Context, p *compose, args []string) error {
 		}()
 	}
 	// One-off boxes of `compose run` go with the project.
-	oneoffs, err := projectBoxes(e, name, nil, true)
-	if err != nil {
-		return err
-	}
-	for _, b := range oneoffs {
-		if !b.oneoff {
-			continue
-		}
-		if err := e.Stop(ctx, b.Box, stopTimeout(*timeout)); err != nil {
-			return err
-		}
-		if err := e.Remove(ctx, b.Box, engine.RemoveOptions{Force: true}); err != nil && !errors.Is(err, runtime.ErrNoSuchBox) {
-			return err
-		}
-		fmt.Fprintf(p.c.stdout, " ✔ %s: removed\n", b.Name)
-	}
+	o.OneOffs = true
 	err = e.Delete(ctx, name, o)
 	if errors.Is(err, reconcile.ErrNoStack) {
 		err = nil // nothing of the project exists: nothing to do

@@ -343,27 +343,21 @@ func networkRmVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	failed := false
-	var refs []string
 	for _, ref := range fs.Args() {
 		if ref == network.NoneName {
 			fmt.Fprintf(c.stderr, "a3s-box: %s is a pre-defined network and cannot be removed\n", ref)
 			failed = true
 			continue
 		}
-		refs = append(refs, ref)
-	}
-	err = eng.RemoveNetworks(ctx, refs, func(ref string, err error) {
-		switch {
-		case err == nil:
-			fmt.Fprintln(c.stdout, ref)
-		case force && errors.Is(err, network.ErrNotFound):
-		default:
+		if err := eng.RemoveNetwork(ctx, ref); err != nil {
+			if force && errors.Is(err, network.ErrNotFound) {
+				continue
+			}
 			fmt.Fprintf(c.stderr, "a3s-box: %v\n", err)
 			failed = true
+			continue
 		}
-	})
-	if err != nil {
-		return err
+		fmt.Fprintln(c.stdout, ref)
 	}
 	if failed {
 		return errPrinted
