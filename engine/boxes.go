@@ -60,8 +60,11 @@ func (e *Engine) Run(ctx context.Context, b *spec.Box, img *image.Image, o RunOp
 	return box, nil
 }
 
-// create makes a box; with keep, it is recorded in the implicit stack
-// (wanted stopped or not), and the record goes if the box cannot be made.
+// create makes a box; with keep, the box joins the implicit stack
+// (wanted stopped or not) once it is made. The record follows the box, so
+// two creates of one name leave one box and one record: the one that
+// lost the name (the runtime reserves it under its root lock) records
+// nothing.
 func (e *Engine) create(ctx context.Context, b *spec.Box, img *image.Image, keep, stopped bool) (*runtime.Box, error) {
 	if img == nil {
 		var err error
