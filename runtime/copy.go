@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -24,6 +25,9 @@ type CopyOptions struct {
 	// Progress hears of the bytes of the copy's tar as they move, for a
 	// progress line; nil hears nothing.
 	Progress func(n int64)
+	// Skipped hears of each file a copy out of a box leaves in the box:
+	// its device nodes and FIFOs, which are never made on the host.
+	Skipped func(name, kind string)
 }
 
 // counted passes what moves through w to o.Progress.
@@ -94,6 +98,11 @@ func (r *Runtime) CopyOut(ctx context.Context, b *Box, src, dst string, o CopyOp
 		return fmt.Errorf("copy %s from box %s: the box named the item %q", src, b.Name, n)
 	}
 	eo := image.ExtractOptions{Owners: o.Owners, Item: info.Name}
+	if o.Skipped != nil {
+		// The tar names entries from the item's parent in the box.
+		parent := path.Dir(path.Clean("/" + src))
+		eo.Skipped = func(name, kind string) { o.Skipped(path.Join(parent, name), kind) }
+	}
 	var dir string
 	var created string // a directory this copy made, removed again if it fails
 	switch {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -45,7 +46,9 @@ func cpVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	o := runtime.CopyOptions{Follow: *follow, Owners: *owners}
+	o := runtime.CopyOptions{Follow: *follow, Owners: *owners, Skipped: func(name, kind string) {
+		fmt.Fprintf(c.stderr, "a3s-box: warning: %s is a %s: left in the box (device nodes and FIFOs are not copied to the host)\n", name, kind)
+	}}
 	switch {
 	case srcBox != "" && dstPath == "-":
 		return eng.CopyOutTar(ctx, b, srcPath, c.stdout, o)

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	it "github.com/a3s-box/a3s-box/runtime/image/imagetest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 )
 
 func TestExtract(t *testing.T) {
@@ -244,5 +246,60 @@ func TestCommit(t *testing.T) {
 	}
 	if blobCount(t, s) != before {
 		t.Fatal("a failed commit left blobs")
+	}
+}
+
+// TestExtractPlantsNothingDangerous: what a box hands the host (cp out)
+// never becomes a set-id file or a device node there, with or without
+// -a's owners; the device nodes and FIFOs left behind are named.
+func TestExtractPlantsNothingDangerous(t *testing.T) {
+	entries := []it.Entry{
+		it.Dir("d", 0o755),
+		it.File("d/suid", 0o4755, "x").Owned(0, 0),
+		it.File("d/sgid", 0o2755, "x").Owned(0, 0),
+		{Header: tar.Header{Typeflag: tar.TypeReg, Name: "d/capped", Mode: 0o755, ModTime: it.ModTime, Size: 1,
+			PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"}}, Body: "x"},
+		it.Dir("d/shared", 0o3777),
+		{Header: tar.Header{Typeflag: tar.TypeChar, Name: "d/mem", Mode: 0o666, Devmajor: 1, Devminor: 1, ModTime: it.ModTime}},
+		{Header: tar.Header{Typeflag: tar.TypeBlock, Name: "d/disk", Mode: 0o666, Devmajor: 8, Devminor: 0, ModTime: it.ModTime}},
+		{Header: tar.Header{Typeflag: tar.TypeFifo, Name: "d/pipe", Mode: 0o666, ModTime: it.ModTime}},
+		it.Hardlink("d/pipe2", "d/pipe"),
+	}
+	for _, owners := range []bool{false, true} {
+		sb := newSandbox(t)
+		b, err := it.Tar(entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skipped := map[string]string{}
+		o := ExtractOptions{Item: "d", Owners: owners, Skipped: func(name, kind string) { skipped[name] = kind }}
+		if err := Extract(context.Background(), bytes.NewReader(b), sb.root, o); err != nil {
+			t.Fatalf("owners %v: %v", owners, err)
+		}
+		sb.intact(t)
+		for _, name := range []string{"suid", "sgid", "shared"} {
+			fi, err := os.Lstat(filepath.Join(sb.root, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+				t.Errorf("owners %v: %s kept a set-id bit: %v", owners, name, fi.Mode())
+			}
+		}
+		if n, err := unix.Lgetxattr(filepath.Join(sb.root, "capped"), "security.capability", make([]byte, 64)); err == nil {
+			t.Errorf("owners %v: capped kept its file capabilities (%d bytes)", owners, n)
+		}
+		if fi, _ := os.Lstat(filepath.Join(sb.root, "shared")); fi.Mode()&os.ModeSticky == 0 {
+			t.Errorf("owners %v: the sticky bit went too: %v", owners, fi.Mode())
+		}
+		for _, name := range []string{"mem", "disk", "pipe", "pipe2"} {
+			if _, err := os.Lstat(filepath.Join(sb.root, name)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("owners %v: %s was made on the host (%v)", owners, name, err)
+			}
+		}
+		want := map[string]string{"d/mem": "character device", "d/disk": "block device", "d/pipe": "FIFO", "d/pipe2": "FIFO"}
+		if !reflect.DeepEqual(skipped, want) {
+			t.Errorf("owners %v: skipped %v, want %v", owners, skipped, want)
+		}
 	}
 }

@@ -40,6 +40,11 @@ type flattener struct {
 	// whiteouts, symbolic links kept as written, and a directory never
 	// replaces a non-directory nor the reverse (Docker's cp).
 	plain bool
+	// skipped hears of the entries a plain tar may not make on the host;
+	// dropped holds their names (and kinds), for the hard links to them.
+	skipped func(name, kind string)
+	dropped map[string]string
+	tarName string // the current entry's name in the tar, before any rename
 	// layerPaths holds what the current layer wrote: whiteouts apply to
 	// lower layers only.
 	layerPaths map[string]bool
@@ -89,6 +94,7 @@ func (f *flattener) read(ctx context.Context, r io.Reader, rename func(string) (
 				return fmt.Errorf("entry %q: %w", name, err)
 			}
 		}
+		f.tarName = name
 		if err := f.entry(hdr, tr); err != nil {
 			return fmt.Errorf("entry %q: %w", name, err)
 		}
@@ -129,6 +135,30 @@ func (f *flattener) charge(n int64) error {
 	return nil
 }
 
+// special are the entries a plain tar (cp out of a box) does not make.
+var special = map[byte]string{tar.TypeChar: "character device", tar.TypeBlock: "block device", tar.TypeFifo: "FIFO"}
+
+// drop reports an entry of a plain tar that is not made on the host: a
+// special file, or a hard link to one.
+func (f *flattener) drop(parts []string, hdr *tar.Header) (kind string, ok bool) {
+	if !f.plain {
+		return "", false
+	}
+	if kind, ok = special[hdr.Typeflag]; ok {
+		if f.dropped == nil {
+			f.dropped = map[string]string{}
+		}
+		f.dropped[strings.Join(parts, "/")] = kind
+		return kind, true
+	}
+	if hdr.Typeflag == tar.TypeLink {
+		if target, err := splitEntryName(hdr.Linkname); err == nil {
+			kind, ok = f.dropped[strings.Join(target, "/")]
+		}
+	}
+	return kind, ok
+}
+
 func (f *flattener) entry(hdr *tar.Header, body io.Reader) error {
 	if err := f.charge(entryCost + int64(len(hdr.Linkname))); err != nil {
 		return err
@@ -149,6 +179,14 @@ func (f *flattener) entry(hdr *tar.Header, body io.Reader) error {
 	base := parts[len(parts)-1]
 	if !f.plain && strings.HasPrefix(base, whiteoutPrefix) {
 		return f.whiteout(parts[:len(parts)-1], base)
+	}
+	if kind, ok := f.drop(parts, hdr); ok {
+		// A box's device nodes and FIFOs stay in the box: on the host a
+		// node would open a host device to whoever can reach it.
+		if f.skipped != nil {
+			f.skipped(f.tarName, kind)
+		}
+		return nil
 	}
 	dir, err := f.resolve(parts[:len(parts)-1], true)
 	if err != nil {
@@ -331,6 +369,9 @@ func (f *flattener) setMeta(rel []string, hdr *tar.Header) error {
 	}
 	for k, v := range hdr.PAXRecords {
 		if attr, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			if f.plain && attr == "security.capability" {
+				continue // file capabilities are set-id bits by another name
+			}
 			if err := f.charge(int64(len(v))); err != nil {
 				return err
 			}
@@ -342,8 +383,14 @@ func (f *flattener) setMeta(rel []string, hdr *tar.Header) error {
 	if hdr.Typeflag == tar.TypeSymlink {
 		return setTimes(p, hdr.ModTime)
 	}
-	// After chown, which clears set-id bits.
-	if err := os.Chmod(p, hdr.FileInfo().Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+	// After chown, which clears set-id bits. A plain tar comes out of a
+	// box: its set-id bits would give the box's programs the host's
+	// privileges, so they stay off.
+	keep := fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+	if f.plain {
+		keep &^= fs.ModeSetuid | fs.ModeSetgid
+	}
+	if err := os.Chmod(p, hdr.FileInfo().Mode()&keep); err != nil {
 		return err
 	}
 	if hdr.Typeflag == tar.TypeDir {
