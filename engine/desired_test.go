@@ -63,7 +63,13 @@ func TestImperativeEdits(t *testing.T) {
 	}
 	// A box of another stack stays in it when removed: the stack still
 	// wants it.
+	if _, _, err := e.store.Put(ctx, &spec.Stack{Name: "web", Boxes: map[string]spec.Box{"api": {Image: "img"}}}, reconcile.Source{Kind: reconcile.SourceFile}); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.forgetBox(ctx, "web", "api"); err != nil {
 		t.Fatal(err)
+	}
+	if rec, _ := e.store.Get("web"); rec == nil || len(rec.Stack.Boxes) != 1 {
+		t.Fatalf("rm of a stack's box took it out of its stack: %+v", rec)
 	}
 }

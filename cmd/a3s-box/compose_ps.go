@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime/image"
 	"github.com/a3s-box/a3s-box/spec"
@@ -118,7 +119,7 @@ func composePS(ctx context.Context, p *compose, args []string) error {
 		switch {
 		case len(*statuses) > 0 && !slices.Contains(*statuses, b.State.Status):
 			continue
-		case len(*statuses) == 0 && !*all && !boxActive(b.Box) && b.State.Status != spec.StatusPaused:
+		case len(*statuses) == 0 && !*all && !engine.Active(b.Box) && b.State.Status != spec.StatusPaused:
 			continue
 		}
 		if *quiet {

@@ -67,11 +67,6 @@ func (u *systemUsage) volumesSize() int64 {
 	return n
 }
 
-// boxActive is whether a box counts as active (in use) for df and prune.
-func boxActive(b *runtime.Box) bool {
-	return b.State.Running() || b.State.Status == spec.StatusRestarting
-}
-
 // dfRow is one line of `system df`; its fields are Docker's, in the
 // order Docker's JSON has them.
 type dfRow struct {
@@ -108,7 +103,7 @@ func (u *systemUsage) rows() []dfRow {
 	active = 0
 	var stopped int64
 	for _, b := range u.boxes {
-		if boxActive(b.box) {
+		if engine.Active(b.box) {
 			active++
 		} else {
 			stopped += b.size
