@@ -110,7 +110,16 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 	// that a copy to or from a path on one reaches the volume; tmpfs
 	// mounts are not, since a stopped box has none (as with Docker, the
 	// box's own directory under one is what a copy reaches).
-	share, mounts, err := r.prepareShare(b.BoxRecord)
+	lease, err := r.leaseVMMUser()
+	if err != nil {
+		return fail(err)
+	}
+	inner := fail
+	fail = func(err error) (*fsSession, error) {
+		lease.release()
+		return inner(err)
+	}
+	share, mounts, err := r.prepareShare(b.BoxRecord, lease.User())
 	if err != nil {
 		return fail(err)
 	}
@@ -118,7 +127,7 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 	m := &vmm.Machine{
 		// The console goes to the run directory: the box's own
 		// console.log keeps its last run's.
-		Dir: dir, Socket: r.socketPath(b.ID), Share: share,
+		Dir: dir, Socket: r.socketPath(b.ID), Share: share, User: lease.User(),
 		Kernel: r.Kernel, Initrd: r.Initrd, Cmdline: KernelCmdline(r.Accel.Name),
 		CPUs: cpus, MemMiB: mem, Accel: r.Accel.Name,
 		Disks: []vmm.Disk{
@@ -159,6 +168,7 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 			vm.Kill()
 			g.Close()
 			os.RemoveAll(dir)
+			lease.release()
 			lock.Release()
 		},
 	}, nil

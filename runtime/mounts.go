@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime/vmm"
@@ -158,11 +159,22 @@ func (r *Runtime) createWithVolumes(ctx context.Context, mounts []Mount, create 
 // shareDir is where box id's share is built.
 func (r *Runtime) shareDir(id string) string { return filepath.Join(r.runDir(id), "share") }
 
+// hiddenFromVMM are the directories a VMM that may override file
+// permissions must not see: a3s-box's state, and its run directories
+// when they live elsewhere.
+func (r *Runtime) hiddenFromVMM() []string {
+	dirs := []string{r.root}
+	if rel, err := filepath.Rel(r.root, r.runBase); err != nil || strings.HasPrefix(rel, "..") {
+		dirs = append(dirs, r.runBase)
+	}
+	return dirs
+}
+
 // prepareShare builds box rec's share for one boot and the mounts the
 // guest makes: an entry per volume and bind mount (a missing bind source
 // is made a directory, unless the box asked for it to exist), and the
 // tmpfs mounts. Every box has a share, for its spool at least.
-func (r *Runtime) prepareShare(rec *BoxRecord) (*vmm.Share, []proto.Mount, error) {
+func (r *Runtime) prepareShare(rec *BoxRecord, user *vmm.User) (*vmm.Share, []proto.Mount, error) {
 	dir := r.shareDir(rec.ID)
 	if err := clearShare(dir); err != nil {
 		return nil, nil, err
@@ -170,7 +182,10 @@ func (r *Runtime) prepareShare(rec *BoxRecord) (*vmm.Share, []proto.Mount, error
 	if err := makeSpool(dir); err != nil {
 		return nil, nil, err
 	}
-	sh := &vmm.Share{Dir: dir}
+	if err := giveSpool(dir, user); err != nil {
+		return nil, nil, err
+	}
+	sh := &vmm.Share{Dir: dir, Hide: r.hiddenFromVMM()}
 	var mounts []proto.Mount
 	for i, m := range rec.Mounts {
 		if m.Type == spec.MountTmpfs {

@@ -91,7 +91,7 @@ func TestPrepareShare(t *testing.T) {
 		{Type: spec.MountVolume, Name: "data", Destination: "/data2", NoCopy: true},
 		{Type: spec.MountVolume, Name: "data", Destination: "/ro", ReadOnly: true},
 	}}
-	sh, mounts, err := r.prepareShare(rec)
+	sh, mounts, err := r.prepareShare(rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,16 +121,16 @@ func TestPrepareShare(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "volumes", "data", "_data", "f"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if sh, _, err = r.prepareShare(rec); err != nil || !sh.Binds[4].ReadOnly {
+	if sh, _, err = r.prepareShare(rec, nil); err != nil || !sh.Binds[4].ReadOnly {
 		t.Errorf("read-only volume with data: %+v %v", sh.Binds[4], err)
 	}
 	// A second boot starts from an empty share; a --mount bind whose
 	// source went away fails the boot.
-	if _, _, err := r.prepareShare(rec); err != nil {
+	if _, _, err := r.prepareShare(rec, nil); err != nil {
 		t.Fatalf("second prepare: %v", err)
 	}
 	rec.Mounts = append(rec.Mounts, Mount{Type: spec.MountBind, Source: filepath.Join(host, "gone"), Destination: "/gone", NoCreate: true})
-	if _, _, err := r.prepareShare(rec); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, _, err := r.prepareShare(rec, nil); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing --mount source: %v", err)
 	}
 	if err := clearShare(sh.Dir); err != nil {

@@ -59,6 +59,11 @@ func newSpoolFile(dir string) (*spoolFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool file: %w", err)
 	}
+	if err := giveToDir(fd, dir); err != nil {
+		unix.Close(fd)
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("spool file: %w", err)
+	}
 	return &spoolFile{f: os.NewFile(uintptr(fd), path), name: name}, nil
 }
 
@@ -70,4 +75,17 @@ func (s *spoolFile) remove() {
 	path := s.f.Name()
 	s.f.Close()
 	_ = os.Remove(path)
+}
+
+// giveToDir makes the file fd the owner of dir's: the spool directory
+// belongs to the box's VMM user, which must read and write the file.
+func giveToDir(fd int, dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return err
+	}
+	if st.Uid == uint32(os.Geteuid()) && st.Gid == uint32(os.Getegid()) {
+		return nil
+	}
+	return unix.Fchown(fd, int(st.Uid), int(st.Gid))
 }

@@ -61,6 +61,7 @@ type supervisor struct {
 	vm        vmm.VM
 	machine   *vmm.Machine    // what the running VM was booted with
 	cgroup    *host.CPUCgroup // the VMM's cpu cgroup, nil when the host has none
+	vmmUser   *vmmLease       // the VMM's host user, nil when not root
 	guest     *Guest
 	proc      *Process
 	stdin     *io.PipeWriter
@@ -331,11 +332,18 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 		},
 		NICs: s.net.nics(),
 	}
-	share, mounts, err := s.r.prepareShare(s.rec)
+	if s.vmmUser == nil {
+		// One user for the supervisor's life: restarts keep it, and the
+		// lease goes when the supervisor does.
+		if s.vmmUser, err = s.r.leaseVMMUser(); err != nil {
+			return cancelled(err)
+		}
+	}
+	share, mounts, err := s.r.prepareShare(s.rec, s.vmmUser.User())
 	if err != nil {
 		return cancelled(err)
 	}
-	m.Share = share
+	m.Share, m.User = share, s.vmmUser.User()
 	if err := s.boot(ctx, m); err != nil {
 		return cancelled(err)
 	}

@@ -24,7 +24,7 @@ type Driver interface {
 
 // Machine is everything a driver needs to boot one box.
 type Machine struct {
-	Dir     string // state directory: console log, VMM output
+	Dir     string // where the supervisor keeps the guest console (console.log)
 	Socket  string // unix socket path for the control channel
 	QMP     string // unix socket path for the VMM's monitor (pause, resume)
 	Kernel  string
@@ -37,6 +37,9 @@ type Machine struct {
 	// Share carries the box's volumes and bind mounts; nil for none.
 	Share *Share
 	NICs  []NIC
+	// User is the host user the VMM runs as (jail.go); nil runs it as
+	// the caller, still under the seccomp filter and QEMU's sandbox.
+	User *User
 }
 
 // NIC is a virtio-net device backed by a tap the caller opened.

@@ -2,10 +2,10 @@ package vmm
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
-	"strings"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"golang.org/x/sys/unix"
@@ -33,6 +33,9 @@ import (
 type Share struct {
 	Dir   string
 	Binds []ShareBind
+	// Hide are directories the VMM of a share with entries must not see:
+	// a3s-box's state and run directories.
+	Hide []string
 }
 
 // ShareBind is one entry of a share: Source (a host directory or file)
@@ -43,28 +46,28 @@ type ShareBind struct {
 	ReadOnly bool
 }
 
-// qemuArgs are the share's device: one virtio-9p device. multidevs=remap
-// keeps inode numbers of the entries' different host filesystems from
-// colliding in the guest; security_model=none stores owners and modes as
-// the guest sets them (QEMU runs as root).
-func (s *Share) qemuArgs() []string {
-	if s == nil {
-		return nil
-	}
+// qemuArgs are the share's device: one virtio-9p device on the share
+// directory QEMU was handed as descriptor fd. multidevs=remap keeps inode
+// numbers of the entries' different host filesystems from colliding in
+// the guest; security_model=none stores owners and modes as the guest
+// sets them, as far as the VMM's user may (jail.go), and the seccomp
+// filter refuses set-id modes and device nodes whatever the guest asks.
+func (s *Share) qemuArgs(fd int) []string {
 	return []string{
-		"-fsdev", "local,id=share,path=" + qemuEscape(s.Dir) + ",security_model=none,multidevs=remap",
+		"-fsdev", fmt.Sprintf("local,id=share,path=/proc/self/fd/%d,security_model=none,multidevs=remap", fd),
 		"-device", "virtio-9p-device,fsdev=share,mount_tag=" + proto.ShareTag,
 	}
 }
 
-// qemuEscape escapes a value for QEMU's comma-separated options.
-func qemuEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
-
-// startVMM starts cmd and runs wait (which waits for it) in the
-// background. With a share, cmd starts in a mount namespace of its own
-// where the share's entries are mounted.
-func startVMM(cmd *exec.Cmd, sh *Share, wait func()) error {
+// startVMM starts cmd, handed l's descriptors, and runs wait (which
+// waits for it) in the background. With a share, the share directory is
+// opened for QEMU; a share with entries is mounted in a mount namespace
+// of QEMU's own, and cmd starts there.
+func startVMM(cmd *exec.Cmd, sh *Share, l *launch, wait func()) error {
 	if sh == nil || len(sh.Binds) == 0 {
+		if err := openShare(sh, l); err != nil {
+			return err
+		}
 		if err := cmd.Start(); err != nil {
 			return err
 		}
@@ -82,6 +85,14 @@ func startVMM(cmd *exec.Cmd, sh *Share, wait func()) error {
 			started <- err
 			return
 		}
+		if err := openShare(sh, l); err != nil {
+			started <- err
+			return
+		}
+		if err := hide(sh.Hide); err != nil {
+			started <- err
+			return
+		}
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return
@@ -90,6 +101,34 @@ func startVMM(cmd *exec.Cmd, sh *Share, wait func()) error {
 		wait()
 	}()
 	return <-started
+}
+
+// openShare opens the share directory into l's reserved slot. In a
+// namespace it must be opened after the entries are mounted: a
+// descriptor walks the mounts of the namespace it was opened in.
+func openShare(sh *Share, l *launch) error {
+	if sh == nil {
+		return nil
+	}
+	fd, err := unix.Open(sh.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("share %s: %w", sh.Dir, err)
+	}
+	l.files[l.share] = os.NewFile(uintptr(fd), sh.Dir)
+	return nil
+}
+
+// hide covers each directory with an empty read-only tmpfs, so that a
+// VMM that may override file permissions finds nothing of a3s-box's
+// state by path. QEMU reaches its own files through descriptors opened
+// before.
+func hide(dirs []string) error {
+	for _, d := range dirs {
+		if err := unix.Mount("a3s-box-hidden", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=0555"); err != nil {
+			return fmt.Errorf("hide %s from the VMM: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // enterShareNamespace moves the calling thread into a new mount
