@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -345,7 +346,8 @@ func assertNothingLeft(t *testing.T, root string, qemu []int) {
 	}
 }
 
-// qemuPIDs lists QEMU processes whose command line mentions root.
+// qemuPIDs lists QEMU processes of boxes under root: QEMU's command
+// line names only descriptors, but it inherits A3S_BOX_ROOT.
 func qemuPIDs(t *testing.T, root string) []int {
 	t.Helper()
 	var pids []int
@@ -359,8 +361,11 @@ func qemuPIDs(t *testing.T, root string) []int {
 		if err != nil {
 			continue
 		}
-		cl := string(b)
-		if strings.Contains(cl, "qemu-system") && strings.Contains(cl, root) {
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(b), "qemu-system") && slices.Contains(strings.Split(string(env), "\x00"), "A3S_BOX_ROOT="+root) {
 			pids = append(pids, pid)
 		}
 	}
