@@ -16,8 +16,11 @@ import (
 // seed copies what the image has at dir into vol, a volume mounted there
 // for the first time, as Docker does: only when vol is empty and dir is a
 // directory, keeping owners, modes, times, symlinks, hard links and
-// special files, and giving vol's root dir's owner and mode. Nothing is
-// copied from another filesystem mounted below dir.
+// FIFOs, and giving vol's root dir's owner and mode. Nothing is copied
+// from another filesystem mounted below dir. A volume lives on the host,
+// whose VMM may make neither a device node nor a set-id file there: the
+// image's devices are left out and its set-id bits dropped, each said on
+// the console, rather than failing the boot.
 func seed(dir, vol string) error {
 	var root unix.Stat_t
 	err := unix.Stat(dir, &root)
@@ -83,8 +86,11 @@ func seed(dir, vol string) error {
 			if err := os.Symlink(target, dst); err != nil {
 				return err
 			}
-		case unix.S_IFIFO, unix.S_IFCHR, unix.S_IFBLK:
-			if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
+		case unix.S_IFCHR, unix.S_IFBLK:
+			logf("volume at %s: device node %s left out (a volume is on the host)", dir, rel)
+			return nil
+		case unix.S_IFIFO:
+			if err := unix.Mknod(dst, st.Mode, 0); err != nil {
 				return fmt.Errorf("mknod %s: %w", dst, err)
 			}
 		default:
@@ -107,7 +113,16 @@ func seed(dir, vol string) error {
 	if err := os.Lchown(vol, int(root.Uid), int(root.Gid)); err != nil {
 		return err
 	}
-	return unix.Chmod(vol, root.Mode&0o7777)
+	return unix.Chmod(vol, volumeMode(vol, root.Mode))
+}
+
+// volumeMode is mode's permission bits without the set-id ones, which
+// the VMM refuses on the host.
+func volumeMode(p string, mode uint32) uint32 {
+	if mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
+		logf("volume: set-id bits of %s dropped (a volume is on the host)", p)
+	}
+	return mode & 0o7777 &^ (unix.S_ISUID | unix.S_ISGID)
 }
 
 // mountPoints lists where filesystems are mounted, from
@@ -169,7 +184,7 @@ func copyAttrs(dst string, st *unix.Stat_t, times bool) error {
 		return err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		if err := unix.Chmod(dst, st.Mode&0o7777); err != nil {
+		if err := unix.Chmod(dst, volumeMode(dst, st.Mode)); err != nil {
 			return fmt.Errorf("chmod %s: %w", dst, err)
 		}
 	}

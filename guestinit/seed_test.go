@@ -28,6 +28,7 @@ func TestSeedCopiesOwnersModesAndLinks(t *testing.T) {
 	must(os.Link(filepath.Join(img, "sub", "f"), filepath.Join(img, "hard")))
 	must(os.Symlink("sub/f", filepath.Join(img, "link")))
 	must(unix.Mkfifo(filepath.Join(img, "fifo"), 0o600))
+	must(unix.Mknod(filepath.Join(img, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
 	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	must(os.Chtimes(filepath.Join(img, "sub"), old, old))
 	must(os.Chown(img, 1000, 1000))
@@ -54,7 +55,7 @@ func TestSeedCopiesOwnersModesAndLinks(t *testing.T) {
 	}
 	check(".", 1000, 1000, 0o1770)
 	check("sub", 1000, 1000, 0o750)
-	check("sub/f", 1000, 1001, 0o4755)
+	check("sub/f", 1000, 1001, 0o755) // set-id bits never reach the host
 	if b, err := os.ReadFile(filepath.Join(vol, "link")); err != nil || string(b) != "seed\n" {
 		t.Errorf("symlink: %q %v", b, err)
 	}
@@ -62,6 +63,9 @@ func TestSeedCopiesOwnersModesAndLinks(t *testing.T) {
 	h, _ := os.Stat(filepath.Join(vol, "hard"))
 	if !os.SameFile(a, h) {
 		t.Error("hard link copied as two files")
+	}
+	if _, err := os.Lstat(filepath.Join(vol, "null")); err == nil {
+		t.Error("a device node reached the volume")
 	}
 	if fi, err := os.Lstat(filepath.Join(vol, "fifo")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Errorf("fifo: %v %v", fi, err)
