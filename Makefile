@@ -210,7 +210,7 @@ bench: deps build
 	$(OUT)/imagebench --dir $(OUT) --runs $(IMAGE_RUNS)
 	$(GO) build -o $(OUT)/supbench ./cmd/supbench
 	$(OUT)/supbench --dir $(OUT) --idle $(IDLE)
-	$(GO) test -run '^$$' -bench . -benchmem ./reconcile
+	$(GO) test -run '^$$' -bench . -benchmem ./reconcile ./runtime/vmm
 	$(GO) build -o $(OUT)/stackbench ./cmd/stackbench
 	$(OUT)/stackbench --dir $(OUT)
 	CGO_ENABLED=0 $(GO) build -o $(OUT)/netbench ./cmd/netbench
