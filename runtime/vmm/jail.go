@@ -80,11 +80,9 @@ func jailCommand(qemu string, args []string, m *Machine) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the a3s-box binary: %w", err)
-	}
-	cmd := exec.Command(self, args...)
+	// /proc/self/exe still runs this binary after an upgrade replaced
+	// its file, for a supervisor that restarts its box then.
+	cmd := exec.Command("/proc/self/exe", args...)
 	cmd.Env = append(os.Environ(), jailEnv+"="+path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// The VMM must not outlive a CLI killed with SIGKILL, and must not
