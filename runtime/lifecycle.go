@@ -76,7 +76,35 @@ func (r *Runtime) Start(ctx context.Context, id string, attach bool) error {
 		}
 		return fmt.Errorf("start: the supervisor exited before the box started%s", r.supervisorTail(id))
 	}
-	return parseReady(strings.TrimSpace(line))
+	if line = strings.TrimSpace(line); line == "running" && !attach {
+		return r.waitBooted(ctx, id)
+	}
+	return parseReady(line)
+}
+
+// waitBooted waits for a box whose supervisor another process started
+// (an apply killed while its boxes booted) to run: start returns once the
+// main process runs, whoever booted it.
+func (r *Runtime) waitBooted(ctx context.Context, id string) error {
+	since := time.Now()
+	for {
+		b, err := r.readBox(id)
+		if err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+		// A main process that ran and ended while we looked away counts.
+		if b.State.Running() || b.State.FinishedAt.After(since) {
+			return nil
+		}
+		if !r.supervised(id) {
+			return fmt.Errorf("start: the supervisor exited before the box started%s", r.supervisorTail(id))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // parseReady reads a supervisor's ready line.
