@@ -92,7 +92,21 @@ func putAt(loc *location, req *proto.FSRequest, r io.Reader, ready func(final st
 		}
 		err = place(int(stage.Fd()), x.top, int(target.Fd()), final)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A copy that was acknowledged survives its VM dying next (a killed
+	// QEMU is a power cut to the guest), as a copy into a container
+	// survives the container.
+	fd, err := unix.Openat(int(target.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Syncfs(fd)
+		unix.Close(fd)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: sync: %w", req.Path, err)
+	}
+	return nil
 }
 
 // putTarget applies Docker's cp rules to a put's destination: the

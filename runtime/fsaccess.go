@@ -270,6 +270,10 @@ func (r *Runtime) fsRead(ctx context.Context, b *Box, req *proto.FSRequest) (inf
 func boxFSError(b *Box, err error) error {
 	var pe *proto.Error
 	if !errors.As(err, &pe) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// The guest's end went away: its VM or supervisor stopped.
+			return fmt.Errorf("box %s stopped before the operation finished (%w): check its state with `a3s-box ps -a`", b.Name, err)
+		}
 		return err
 	}
 	switch pe.Code {
