@@ -85,13 +85,12 @@ func (f *faultRig) inject(what string, who victim, delay time.Duration, args ...
 	}
 	done := make(chan error, 1)
 	go func() { done <- cli.Wait() }()
-	f.injected++
 	pid := 0
 	for pid == 0 {
 		select {
 		case <-done:
-			// The operation ended before its victim showed: the fault
-			// still counts, at its last point.
+			// The operation ended before its victim showed: no fault
+			// was injected, and none is counted.
 			f.t.Logf("fault %s: operation ended before the kill", what)
 			return
 		case <-time.After(20 * time.Millisecond):
@@ -105,6 +104,7 @@ func (f *faultRig) inject(what string, who victim, delay time.Duration, args ...
 	case <-time.After(delay):
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
+	f.injected++
 	<-done
 	f.t.Logf("fault %s: killed %d; a3s-box said %q", what, pid, lastLine(out.String()))
 }
