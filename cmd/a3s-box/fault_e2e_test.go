@@ -28,7 +28,11 @@ type faultRig struct {
 	root     string
 	injected int
 	survived int
+	pending  bool // a fault injected since the last check
 }
+
+// fault counts one injected fault, for the next check to judge.
+func (f *faultRig) fault() { f.injected, f.pending = f.injected+1, true }
 
 // boxState reads a box's state file without repairing anything; nil
 // when the box or its state is not there (yet).
@@ -104,7 +108,7 @@ func (f *faultRig) inject(what string, who victim, delay time.Duration, args ...
 	case <-time.After(delay):
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	f.injected++
+	f.fault()
 	<-done
 	f.t.Logf("fault %s: killed %d; a3s-box said %q", what, pid, lastLine(out.String()))
 }
@@ -161,9 +165,10 @@ func (f *faultRig) intactNoVolume(what string) {
 			errorf("box %s has no readable state", n)
 		}
 	}
-	if !bad {
+	if !bad && f.pending {
 		f.survived++
 	}
+	f.pending = false
 }
 
 func (f *faultRig) must(args ...string) string {
@@ -333,7 +338,7 @@ func TestFaultInjection(t *testing.T) {
 		waitFor(t, 10*time.Second, "the watcher to start", func() bool { return strings.Contains(log.String(), "watching") })
 		writeStack(t, filepath.Join(dir, "fis.yaml"), strings.ReplaceAll(string(mustRead(t, stack)), e2e.image, "IMAGE"))
 		time.Sleep(delay)
-		f.injected++
+		f.fault()
 		watch.Process.Kill()
 		watch.Wait()
 		f.intact(what)

@@ -87,7 +87,7 @@ func TestFullDisk(t *testing.T) {
 		{"commit", []string{"commit", "fd-box", "fd/commit:1"}},
 		{"cp into the box", []string{"cp", local, "fd-box:/root/local"}},
 	} {
-		f.injected++
+		f.fault()
 		r := a3sIn(t, root, c.args...)
 		if r.code == 0 || !space.MatchString(r.stderr) {
 			t.Errorf("%s on a full disk: exit %d, stderr %q; want a failure about space", c.what, r.code, r.stderr)
