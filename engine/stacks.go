@@ -46,6 +46,24 @@ func (e *Engine) Stacks() ([]*reconcile.StackRecord, error) { return e.store.Lis
 // reconcile.ErrNoStack when there is none.
 func (e *Engine) Stack(name string) (*reconcile.StackRecord, error) { return e.store.Get(name) }
 
+// RunningByStack counts, by stack, the boxes that run now, as the
+// planner sees them (paused and restarting boxes run): what `stacks`
+// shows, so that a box whose VM died counts at once rather than at the
+// next reconcile.
+func (e *Engine) RunningByStack() (map[string]int, error) {
+	observed, err := reconcile.Observe(e.rr, nil)
+	if err != nil {
+		return nil, err
+	}
+	n := map[string]int{}
+	for _, ob := range observed {
+		if ob.State == spec.StatusRunning {
+			n[ob.Stack]++
+		}
+	}
+	return n, nil
+}
+
 // CheckStacks reports, one error each, what would make an apply of stacks
 // fail before it changed anything: external volumes that do not exist.
 func (e *Engine) CheckStacks(stacks []*spec.Stack) []error {
@@ -68,6 +86,11 @@ type ApplyResult struct {
 // reconciles the stack: what `apply` and `compose up` do. The result is
 // there even when the reconcile failed part way.
 func (e *Engine) Apply(ctx context.Context, s *spec.Stack, src reconcile.Source, o ReconcileOptions) (*ApplyResult, error) {
+	l, err := e.lockStack(ctx, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release()
 	if err := e.repair(ctx); err != nil {
 		return nil, err
 	}
@@ -81,6 +104,11 @@ func (e *Engine) Apply(ctx context.Context, s *spec.Stack, src reconcile.Source,
 
 // Reconcile makes the machine match a stored stack's desired state.
 func (e *Engine) Reconcile(ctx context.Context, name string, o ReconcileOptions) (*reconcile.Result, error) {
+	l, err := e.lockStack(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release()
 	if err := e.repair(ctx); err != nil {
 		return nil, err
 	}
@@ -155,6 +183,11 @@ func (e *Engine) UpDependencies(ctx context.Context, s *spec.Stack, service stri
 	if len(deps) == 0 {
 		return nil
 	}
+	l, err := e.lockStack(ctx, s.Name)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
 	observed, err := reconcile.Observe(e.rr, map[string]bool{s.Name: true})
 	if err != nil {
 		return err
@@ -185,6 +218,11 @@ type DeleteOptions struct {
 // asked, its networks, and its desired state. The error wraps
 // reconcile.ErrNoStack when nothing of the stack exists.
 func (e *Engine) Delete(ctx context.Context, name string, o DeleteOptions) error {
+	l, err := e.lockStack(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
 	if err := e.repair(ctx); err != nil {
 		return err
 	}

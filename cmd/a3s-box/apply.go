@@ -269,15 +269,14 @@ func stacksVerb(ctx context.Context, c *cli, args []string) error {
 		}
 		return nil
 	}
+	live, err := e.RunningByStack()
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(c.stdout, 10, 1, 3, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tBOXES\tGENERATION\tOBSERVED\tSTATUS\tSOURCE")
 	for _, r := range recs {
-		running := 0
-		for _, b := range r.Status.Boxes {
-			if b.State == spec.StatusRunning {
-				running++
-			}
-		}
+		running := live[r.Name]
 		total := 0
 		for _, b := range r.Stack.Boxes {
 			total += b.Scale()
