@@ -92,3 +92,17 @@ func (e *Engine) Connect(ctx context.Context, b *runtime.Box, att network.Attach
 func (e *Engine) Disconnect(ctx context.Context, netRef, boxID string, force bool) error {
 	return e.rt.Disconnect(ctx, netRef, boxID, force)
 }
+
+// HostObjects lists the bridges, taps and firewall chains a3s-box has on
+// the host for this root: `system df -v`.
+func (e *Engine) HostObjects() ([]network.HostObject, error) {
+	boxes, err := e.rt.Boxes()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(boxes))
+	for _, b := range boxes {
+		ids = append(ids, b.ID)
+	}
+	return e.rt.Networks.HostObjects(ids)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -23,6 +24,9 @@ type systemUsage struct {
 	images  *image.DiskUsage
 	boxes   []boxUsage
 	volumes []volumeUsage
+	// host is what a3s-box made on the host outside the root: bridges,
+	// taps and firewall chains (-v only).
+	host []network.HostObject
 }
 
 // boxUsage is a box and the disk its writable disk takes.
@@ -141,6 +145,11 @@ func systemDFVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *verbose {
+		if u.host, err = eng.HostObjects(); err != nil {
+			return err
+		}
+	}
 	return u.write(c.stdout, *format, *verbose, time.Now())
 }
 
@@ -197,7 +206,12 @@ func (u *systemUsage) write(w io.Writer, format string, verbose bool, now time.T
 	fmt.Fprintf(w, "\nBuild cache usage: %s\n\n", dockerSize(0))
 	cache := &table{headers: map[string]string{"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE",
 		"CreatedSince": "CREATED", "LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}}
-	return cache.write(w, "", "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}")
+	if err := cache.write(w, "", "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}"); err != nil {
+		return err
+	}
+	fmt.Fprint(w, "\nHost objects:\n\n")
+	host := &table{headers: map[string]string{"Type": "TYPE", "Name": "NAME", "Detail": "DETAIL"}, rows: d.HostObjects}
+	return host.write(w, "", "table {{.Type}}\t{{.Name}}\t{{.Detail}}")
 }
 
 // dfDetail is `system df -v`: one row per image, box and volume, with
@@ -207,10 +221,15 @@ type dfDetail struct {
 	Containers []psRow
 	Volumes    []map[string]any
 	BuildCache []map[string]any
+	// HostObjects is a3s-box's own addition: what it made on the host.
+	HostObjects []map[string]any
 }
 
 func (u *systemUsage) detail(now time.Time) *dfDetail {
-	d := &dfDetail{Images: []map[string]any{}, Containers: []psRow{}, Volumes: []map[string]any{}, BuildCache: []map[string]any{}}
+	d := &dfDetail{Images: []map[string]any{}, Containers: []psRow{}, Volumes: []map[string]any{}, BuildCache: []map[string]any{}, HostObjects: []map[string]any{}}
+	for _, o := range u.host {
+		d.HostObjects = append(d.HostObjects, map[string]any{"Type": o.Kind, "Name": o.Name, "Detail": o.Detail})
+	}
 	for _, i := range u.images.Images {
 		// Docker shows an image once, under its first tag.
 		f := imageRows(i.Summary, false)[0].fields

@@ -13,6 +13,7 @@ import (
 	"github.com/a3s-box/a3s-box/reconcile"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/runtime/network"
 	"github.com/a3s-box/a3s-box/spec"
 )
 
@@ -31,6 +32,13 @@ func goldenUsage(now time.Time) *systemUsage {
 			Total: 11_534_336 + 3_276_800 - 1_052_672, Reclaimable: 3_276_800 - 1_052_672,
 		},
 		volumes: []volumeUsage{{Name: "shop_data", Links: 2, Size: 52_428_800}, {Name: "old", Size: 4096}},
+		host: []network.HostObject{
+			{Kind: "bridge", Name: "a3sb0123456789a", Detail: "network 3f2a9c1b7d4e"},
+			{Kind: "tap", Name: "a3st01234567890", Detail: "on a3sb0123456789a"},
+			{Kind: "tap", Name: "a3st01234567891", Detail: "spare slot"},
+			{Kind: "chain", Name: "filter A3S-0123456789-FWD"},
+			{Kind: "jump", Name: "filter FORWARD", Detail: "to A3S-0123456789-FWD"},
+		},
 	}
 	for i, b := range goldenBoxes(now) {
 		u.boxes = append(u.boxes, boxUsage{b, int64(i+1) * 4_194_304})

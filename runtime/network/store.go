@@ -34,6 +34,9 @@ type host interface {
 	bridges() ([]hostBridge, error)
 	// ruleRoots lists the roots that have firewall chains on the host.
 	ruleRoots() ([]string, error)
+	// objects lists what exists on the host of root: its bridges, the
+	// taps among tapNames, and its firewall chains and jumps.
+	objects(root string, tapNames []string) ([]HostObject, error)
 }
 
 type hostBridge struct{ Name, Root, ID string }
@@ -341,8 +344,11 @@ func (s *Store) removeLocked(n *Network, nets []*Network) error {
 	return s.host.syncRules(s.root, rest)
 }
 
-// Prune removes every network no box is on that keep does not keep,
-// except the default one, and returns their names.
+// Prune removes every network no box is on that keep does not keep, and
+// returns their names. The default network is not named, as Docker never
+// prunes it; but when no box is on it its bridge and rules go too, so a
+// pruned root leaves nothing on the host: the default network comes
+// back, with the same ID, on its next use (Networks lists it meanwhile).
 func (s *Store) Prune(ctx context.Context, keep func(*Network) bool) ([]string, error) {
 	var names []string
 	var removed []*Network
@@ -352,15 +358,17 @@ func (s *Store) Prune(ctx context.Context, keep func(*Network) bool) ([]string, 
 			return err
 		}
 		for _, n := range slices.Clone(nets) {
-			if n.Name == DefaultName || len(n.Endpoints) > 0 || (keep != nil && keep(n)) {
+			if len(n.Endpoints) > 0 || (keep != nil && keep(n)) {
 				continue
 			}
 			if err := s.removeLocked(n, nets); err != nil {
 				return err
 			}
 			nets = slices.DeleteFunc(nets, func(o *Network) bool { return o.ID == n.ID })
-			names = append(names, n.Name)
-			removed = append(removed, n)
+			if n.Name != DefaultName {
+				names = append(names, n.Name)
+				removed = append(removed, n)
+			}
 		}
 		return nil
 	})

@@ -30,6 +30,16 @@ func (h *fakeHost) ensureBridge(root string, n *Network) error {
 	return nil
 }
 func (h *fakeHost) removeBridge(name string) error { delete(h.made, name); return nil }
+func (h *fakeHost) objects(root string, _ []string) ([]HostObject, error) {
+	var out []HostObject
+	for _, b := range h.madeList() {
+		out = append(out, HostObject{Kind: "bridge", Name: b})
+	}
+	if len(h.rules[root]) > 0 {
+		out = append(out, HostObject{Kind: "chain", Name: chainsOf(root).fwd})
+	}
+	return out, nil
+}
 func (h *fakeHost) syncRules(root string, nets []*Network) error {
 	if h.failRule && len(nets) > 0 {
 		return errors.New("iptables failed")
@@ -225,8 +235,12 @@ func TestAttachConnectDisconnect(t *testing.T) {
 	for _, n := range nets {
 		names = append(names, n.Name)
 	}
-	if !slices.Equal(names, []string{DefaultName, "n3"}) {
+	// The unused default network went too, unnamed, with its bridge.
+	if !slices.Equal(names, []string{"n3"}) {
 		t.Fatalf("left %v", names)
+	}
+	if objs, _ := s.HostObjects(nil); len(objs) != 2 || objs[0].Name != BridgeName(s.root, nets[0].ID) {
+		t.Fatalf("host objects after prune: %+v", objs)
 	}
 	_ = n1
 }
