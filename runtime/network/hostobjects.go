@@ -3,7 +3,6 @@ package network
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 )
@@ -40,31 +39,34 @@ func (s *Store) HostObjects(boxIDs []string) ([]HostObject, error) {
 	return objs, nil
 }
 
-func (linuxHost) objects(root string, tapNames []string) ([]HostObject, error) {
+func (h linuxHost) objects(root string, tapNames []string) ([]HostObject, error) {
+	brs, err := h.bridges()
+	if err != nil {
+		return nil, err
+	}
+	ours := map[string]bool{}
+	var out []HostObject
+	for _, b := range brs {
+		if b.Root == root {
+			ours[b.Name] = true
+			out = append(out, HostObject{Kind: "bridge", Name: b.Name, Detail: "network " + shortID(b.ID)})
+		}
+	}
 	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, err
 	}
-	bridges := map[int]string{}
-	var out []HostObject
+	names := map[int]string{}
 	for _, l := range links {
-		a := l.Attrs()
-		rest, ok := strings.CutPrefix(a.Alias, aliasPrefix)
-		if !ok || !strings.HasPrefix(a.Name, bridgePrefix) {
-			continue
-		}
-		if id, r, _ := strings.Cut(rest, ":"); r == root {
-			bridges[a.Index] = a.Name
-			out = append(out, HostObject{Kind: "bridge", Name: a.Name, Detail: "network " + shortID(id)})
-		}
+		names[l.Attrs().Index] = l.Attrs().Name
 	}
 	for _, l := range links {
 		a := l.Attrs()
-		if !strings.HasPrefix(a.Name, tapPrefix) || !slices.Contains(tapNames, a.Name) {
+		if !slices.Contains(tapNames, a.Name) {
 			continue
 		}
 		detail := "spare slot"
-		if br, ok := bridges[a.MasterIndex]; ok {
+		if br := names[a.MasterIndex]; ours[br] {
 			detail = "on " + br
 		}
 		out = append(out, HostObject{Kind: "tap", Name: a.Name, Detail: detail})
