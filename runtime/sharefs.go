@@ -39,8 +39,8 @@ func openBeneath(dirfd int, name string, flags int, mode uint32) (int, error) {
 			continue // openat2 asks again when a rename raced it
 		}
 		if err != nil {
-			if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) {
-				return -1, fmt.Errorf("%s in the box's share is not a plain entry (a link or a mount the guest left): %w", name, err)
+			if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOTDIR) && flags&unix.O_DIRECTORY != 0 {
+				return -1, fmt.Errorf("%s in the box's share is not what the host made (the guest replaced it, with a link or a mount): %w", name, err)
 			}
 			return -1, fmt.Errorf("%s in the box's share: %w", name, err)
 		}
