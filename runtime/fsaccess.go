@@ -35,8 +35,8 @@ const fsPoll = 50 * time.Millisecond
 type fsSession struct {
 	open  func(ctx context.Context) (net.Conn, error)
 	close func()
-	// spool is the host's end of the box's spool directory, "" when
-	// its VM has none.
+	// spool is the box's share directory, whose spool directory is
+	// the host's end of the spool, "" when its VM has none.
 	spool string
 }
 
@@ -54,8 +54,13 @@ func (r *Runtime) openFS(ctx context.Context, b *Box) (*fsSession, error) {
 		conn, _, err := r.call(ctx, b.ID, &supRequest{Op: "fs"})
 		if err == nil {
 			first := conn
-			spool := r.spoolDir(b.ID)
-			if fi, err := os.Stat(spool); err != nil || !fi.IsDir() {
+			spool := r.shareDir(b.ID)
+			has, err := hasSpool(spool)
+			if err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("box %s: %w", b.Name, err)
+			}
+			if !has {
 				spool = "" // a VM booted without one
 			}
 			return &fsSession{
@@ -149,7 +154,7 @@ func (r *Runtime) maintenance(ctx context.Context, b *Box, lock *statefile.Lock)
 		}
 	}
 	return &fsSession{
-		spool: r.spoolDir(b.ID),
+		spool: r.shareDir(b.ID),
 		open: func(ctx context.Context) (net.Conn, error) {
 			st, err := g.sess.Open()
 			if err != nil {
@@ -263,7 +268,12 @@ func (r *Runtime) fsRead(ctx context.Context, b *Box, req *proto.FSRequest) (inf
 		}
 		return nil, nil, nil, boxFSError(b, err)
 	}
-	return info, bufio.NewReaderSize(sp.f, 256<<10), release, nil
+	data, err = sp.written()
+	if err != nil {
+		release()
+		return nil, nil, nil, boxFSError(b, err)
+	}
+	return info, bufio.NewReaderSize(data, 256<<10), release, nil
 }
 
 // boxFSError words a guest's failure for the user, naming the box.

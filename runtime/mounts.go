@@ -214,12 +214,7 @@ func (r *Runtime) prepareShare(rec *BoxRecord, user *vmm.User) (*vmm.Share, []pr
 			return nil, nil, fmt.Errorf("mount %s: %w", m.Destination, err)
 		}
 		entry := "m" + strconv.Itoa(i)
-		if fi.IsDir() {
-			err = os.Mkdir(filepath.Join(dir, entry), 0o755)
-		} else {
-			err = os.WriteFile(filepath.Join(dir, entry), nil, 0o644)
-		}
-		if err != nil {
+		if err := makeShareEntry(dir, entry, fi.IsDir()); err != nil {
 			return nil, nil, fmt.Errorf("share volumes: %w", err)
 		}
 		seed := m.Type == spec.MountVolume && !m.NoCopy

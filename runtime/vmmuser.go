@@ -75,14 +75,23 @@ func (l *vmmLease) release() {
 // directory itself stays the host's (read-only to the VMM), so a guest
 // can add nothing beside its entries.
 func giveSpool(shareDir string, u *vmm.User) error {
-	if err := os.Chmod(shareDir, 0o755); err != nil {
+	share, err := openShareDir(shareDir)
+	if err != nil {
+		return fmt.Errorf("share: %w", err)
+	}
+	defer unix.Close(share)
+	if err := unix.Fchmod(share, 0o755); err != nil {
 		return fmt.Errorf("share: %w", err)
 	}
 	if u == nil {
 		return nil
 	}
-	spool := filepath.Join(shareDir, proto.SpoolDir)
-	if err := unix.Fchownat(unix.AT_FDCWD, spool, int(u.UID), int(u.GID), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	spool, err := openSubdir(share, proto.SpoolDir)
+	if err != nil {
+		return fmt.Errorf("share: %w", err)
+	}
+	defer unix.Close(spool)
+	if err := unix.Fchown(spool, int(u.UID), int(u.GID)); err != nil {
 		return fmt.Errorf("share: %w", err)
 	}
 	return nil
