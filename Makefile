@@ -160,7 +160,7 @@ FUZZTIME ?=
 FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame:300000x ./guestinit/proto:FuzzDataReader:300000x \
                 ./runtime/image:FuzzFlatten:3000x ./runtime/image:FuzzLoad:600x ./runtime/image:FuzzExtract:1000x \
                 ./spec:FuzzParse:20000x ./runtime/network:FuzzResolver:100000x \
-                ./runtime/procfs:FuzzParsers:50000x ./runtime:FuzzProcAnswer:50000x \
+                ./runtime/procfs:FuzzParsers:50000x ./runtime:FuzzProcAnswer:50000x ./runtime:FuzzDecodeChanges:50000x \
                 ./guestinit:FuzzPut:300x ./guestinit/proto/kmod:FuzzRead:300000x \
                 ./runtime/initramfs:FuzzClosure:200000x ./guestinit:FuzzModuleOrder:200000x \
                 ./guestinit:FuzzFitUDP:300000x

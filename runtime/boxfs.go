@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,9 +18,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// maxChanges bounds what one diff may list, so a hostile guest cannot
-// make the CLI hold without limit.
-const maxChanges = 1 << 22
+// Bounds on what one diff may list, so a hostile guest cannot make the
+// CLI hold without limit: entries, bytes in all and bytes per entry (a
+// path is at most PATH_MAX, JSON may escape each byte in six).
+const (
+	maxChanges      = 1 << 20
+	maxChangesBytes = 128 << 20
+	maxChangeLine   = 6*4096 + 64
+)
 
 // Diff lists box b's changes against its image, as `docker diff` does:
 // A added, C changed, D deleted, in path order with the directories of
@@ -29,22 +36,51 @@ func (r *Runtime) Diff(ctx context.Context, b *Box) ([]proto.Change, error) {
 		return nil, err
 	}
 	defer release()
-	dec := json.NewDecoder(data)
+	out, err := decodeChanges(data)
+	if err != nil {
+		return nil, boxFSError(b, fmt.Errorf("diff of box %s: %w", b.Name, err))
+	}
+	return out, nil
+}
+
+// decodeChanges reads the guest's changes: one JSON Change a line, each
+// with a kind of A, C or D and an absolute path. It reads at most
+// maxChangesBytes and keeps at most maxChanges.
+func decodeChanges(r io.Reader) ([]proto.Change, error) {
+	lr := &io.LimitedReader{R: r, N: maxChangesBytes + 1}
+	sc := bufio.NewScanner(lr)
+	sc.Buffer(make([]byte, 0, 4096), maxChangeLine)
 	var out []proto.Change
-	for {
-		var c proto.Change
-		err := dec.Decode(&c)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, boxFSError(b, fmt.Errorf("diff of box %s: %w", b.Name, err))
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
 		}
 		if len(out) >= maxChanges {
-			return nil, fmt.Errorf("diff of box %s: more than %d changes", b.Name, maxChanges)
+			return nil, fmt.Errorf("more than %d changes", maxChanges)
+		}
+		var c proto.Change
+		if err := json.Unmarshal(line, &c); err != nil {
+			if lr.N <= 0 { // the last line was cut at the bound
+				return nil, fmt.Errorf("changes over %d bytes", maxChangesBytes)
+			}
+			return nil, fmt.Errorf("change %d: %w", len(out)+1, err)
+		}
+		if (c.Kind != "A" && c.Kind != "C" && c.Kind != "D") || !strings.HasPrefix(c.Path, "/") {
+			return nil, fmt.Errorf("change %d: bad kind %q or path %q", len(out)+1, c.Kind, c.Path)
 		}
 		out = append(out, c)
 	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("change %d is over %d bytes", len(out)+1, maxChangeLine)
+		}
+		return nil, err
+	}
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("changes over %d bytes", maxChangesBytes)
+	}
+	return out, nil
 }
 
 // Export writes a tar of box b's whole file system to w, as `docker

@@ -115,12 +115,29 @@ func checkHealth(ctx context.Context, g *Guest, main *proto.Exec, h *spec.Health
 			res.ExitCode, res.Output = exit.Code, out.String()
 		}
 	case <-ctx.Done():
-		_ = p.Signal(9)
+		go abandon(p) // the result need not wait for it
 		res.ExitCode = -1
 		res.Output = "Health check exceeded timeout (" + h.Timeout.D().String() + ")"
 	}
 	res.End = time.Now().UTC()
 	return res
+}
+
+// healthKillGrace is how long a timed-out health command has to end
+// after SIGKILL before the host drops its stream.
+const healthKillGrace = 2 * time.Second
+
+// abandon kills timed-out process p and drops its stream: a guest that
+// never answers (or a child that holds the output open) must not keep a
+// stream and its reader on the host for each interval.
+func abandon(p *Process) {
+	_ = p.Signal(9)
+	select {
+	case <-p.Done():
+	case <-time.After(healthKillGrace):
+		p.Drop()
+		<-p.Done()
+	}
 }
 
 // record adds a result and returns whether the status changed. Failures

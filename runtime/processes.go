@@ -22,6 +22,16 @@ import (
 // hostile guest cannot make it allocate without limit.
 const procAnswerMax = 64 << 20
 
+// procAnswerProcs and procAnswerFiles bound the entries of one answer:
+// an empty entry ({}) costs the guest three bytes and the host a whole
+// struct, so a byte bound alone lets 64 MiB of them grow past a gigabyte.
+// A guest's PIDs stop at pid_max (32768 by default on small machines);
+// the host asks for a handful of files.
+const (
+	procAnswerProcs = 1 << 16
+	procAnswerFiles = 64
+)
+
 // procTimeout bounds a guest's answer: a busy guest under emulation may
 // be slow, a hung one must not hang the CLI.
 const procTimeout = 15 * time.Second
@@ -240,6 +250,12 @@ func gatherProcData(conn net.Conn, req *proto.ProcRequest) (*proto.ProcData, err
 		}
 		for k, v := range part.Files {
 			all.Files[k] = v
+		}
+		if len(all.Files) > procAnswerFiles {
+			return nil, fmt.Errorf("the guest's answer has over %d files", procAnswerFiles)
+		}
+		if len(all.Procs)+len(part.Procs) > procAnswerProcs {
+			return nil, fmt.Errorf("the guest's answer has over %d processes", procAnswerProcs)
 		}
 		all.Procs = append(all.Procs, part.Procs...)
 		if !part.More {

@@ -9,12 +9,9 @@ package runtime
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime/image"
@@ -63,10 +60,11 @@ func New(ctx context.Context, cfg *Config) (*Runtime, error) {
 			return nil, fmt.Errorf("open root %s: %w", r.root, err)
 		}
 	}
-	r.runBase = runBase(r.root)
-	if err := os.MkdirAll(r.runBase, 0o700); err != nil {
-		return nil, fmt.Errorf("open run directory: %w", err)
+	base, err := openRunBase(r.root)
+	if err != nil {
+		return nil, err
 	}
+	r.runBase = base
 	src := cfg.AccelSource
 	if src == "" {
 		src = "config"
@@ -131,17 +129,6 @@ func (r *Runtime) guestFiles() error {
 func (r *Runtime) GuestFiles() (kernel, initrd string, err error) {
 	err = r.guestFiles()
 	return r.Kernel, r.Initrd, err
-}
-
-// runBase is where control sockets live. Unix socket paths are limited to
-// 108 bytes, so a root with a long path puts them under /tmp instead.
-func runBase(root string) string {
-	base := filepath.Join(root, "run")
-	if len(base)+len("/0123456789ab/ctl.sock") < 100 {
-		return base
-	}
-	h := sha256.Sum256([]byte(root))
-	return filepath.Join(os.TempDir(), "a3s-box-"+hex.EncodeToString(h[:6]))
 }
 
 func (r *Runtime) readyTimeout() time.Duration {

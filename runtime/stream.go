@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 )
@@ -37,6 +38,14 @@ func (s *stream) Resize(rows, cols uint16) error {
 
 // Close drops the connection (a detach): the process goes on.
 func (s *stream) Close() error { return s.conn.Close() }
+
+// Drop ends the stream for good, our reads included: a stream's Close
+// ends only our writes, and a guest that never answers would hold the
+// reader forever.
+func (s *stream) Drop() {
+	_ = s.conn.SetDeadline(time.Now())
+	s.conn.Close()
+}
 
 // copyOut relays the process's output to pio until its Exit frame, which
 // it returns; any other end of the stream is an error, or ErrDetached
