@@ -163,7 +163,7 @@ FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame:300000x ./guestinit/proto:FuzzDa
                 ./runtime/procfs:FuzzParsers:50000x ./runtime:FuzzProcAnswer:50000x ./runtime:FuzzDecodeChanges:50000x \
                 ./guestinit:FuzzPut:300x ./guestinit/proto/kmod:FuzzRead:300000x \
                 ./runtime/initramfs:FuzzClosure:200000x ./guestinit:FuzzModuleOrder:200000x \
-                ./guestinit:FuzzFitUDP:300000x
+                ./guestinit:FuzzFitUDP:300000x ./spec:FuzzReadStack:2000x ./runtime/image:FuzzImport:600x
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for t in $(FUZZ_TARGETS); do \

@@ -48,15 +48,15 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string, progress io.Writ
 
 func resources(b *spec.Box) (cpus, memMiB int, err error) {
 	cpus, memMiB = DefaultCPUs, DefaultMemMiB
-	if b.CPUs < 0 {
-		return 0, 0, fmt.Errorf("invalid --cpus %v: must be positive", b.CPUs)
+	if err := spec.CheckCPUs(b.CPUs); err != nil {
+		return 0, 0, fmt.Errorf("invalid --cpus: %w", err)
 	}
 	if b.CPUs > 0 {
 		cpus = int(math.Ceil(b.CPUs))
 	}
 	if b.Memory != 0 {
-		if b.Memory < 64<<20 {
-			return 0, 0, fmt.Errorf("invalid --memory %d: a box needs at least 64MiB", b.Memory)
+		if err := spec.CheckMemory(b.Memory); err != nil {
+			return 0, 0, fmt.Errorf("invalid --memory: %w", err)
 		}
 		memMiB = int(b.Memory >> 20)
 	}

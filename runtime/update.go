@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"time"
 
 	"github.com/a3s-box/a3s-box/internal/statefile"
@@ -61,13 +60,13 @@ func (c *Changes) Apply(b *spec.Box) []string {
 }
 
 // MinMemory is the least memory a box boots with.
-const MinMemory = 64 << 20
+const MinMemory = spec.MinMemory
 
 // Check refuses changes the host cannot give: more CPUs than it has,
 // more memory than it has, or values that are no size at all.
 func (c *Changes) Check() error {
 	if c.CPUs != nil {
-		n := goruntime.NumCPU()
+		n := spec.MaxCPUs()
 		if v := *c.CPUs; !(v >= host.MinCPUs) || v > float64(n) {
 			return fmt.Errorf("invalid --cpus %g: the range is %.2f to %d.00, as the host has %d CPUs", v, host.MinCPUs, n, n)
 		}

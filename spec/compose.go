@@ -108,7 +108,7 @@ func loadComposeFiles(ctx context.Context, files []string, data []byte) (*Stack,
 	wd := fileDir(main)
 	if data == nil {
 		var err error
-		if data, err = os.ReadFile(main); err != nil {
+		if data, err = readStackFile(main); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -138,7 +138,9 @@ func loadComposeFiles(ctx context.Context, files []string, data []byte) (*Stack,
 		}
 		if i == 0 {
 			cf.Content = data
-		} else if cf.Content, _ = os.ReadFile(cf.Filename); cf.Content == nil {
+		} else if content, err := readStackFile(cf.Filename); err != nil {
+			return nil, nil, err
+		} else if cf.Content = content; len(content) == 0 {
 			return nil, nil, fmt.Errorf("read %s: empty or missing", f)
 		}
 		details.ConfigFiles = append(details.ConfigFiles, cf)

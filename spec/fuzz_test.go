@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +42,32 @@ func FuzzParse(f *testing.F) {
 			s.pos = positions{}
 			if err := s.Validate(); err != nil {
 				t.Fatalf("accepted a stack that does not validate: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzReadStack feeds Load stack files of any size (data repeated):
+// a file over MaxStackFile is refused by its size, on one line naming
+// the file, and never for what its content would expand to.
+func FuzzReadStack(f *testing.F) {
+	f.Add([]byte("boxes: {a: {image: busybox, replicas: 1001}}\n"), uint32(1))
+	f.Add([]byte("boxes: {a: {image: busybox, cpus: 1e10, mem_limit: 64m}}\n"), uint32(1))
+	f.Add([]byte("#"+strings.Repeat("x", 1023)), uint32(4097))
+	f.Add([]byte("a: &a [x]\n"), uint32(1<<20))
+	f.Fuzz(func(t *testing.T, data []byte, repeat uint32) {
+		n := int64(len(data)) * int64(repeat%(1<<23))
+		if n == 0 || n > 2*MaxStackFile {
+			return
+		}
+		path := filepath.Join(t.TempDir(), "s.yaml")
+		if err := os.WriteFile(path, bytes.Repeat(data, int(repeat%(1<<23))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Load(context.Background(), path)
+		if n > MaxStackFile {
+			if err == nil || !strings.Contains(err.Error(), path+":1: the file is") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("a %d-byte stack: %v", n, err)
 			}
 		}
 	})

@@ -59,7 +59,7 @@ var invalidStacks = []struct {
 	{"syntax-indent.yaml", 4, "", "did not find expected key"},
 	{"syntax-tab.yaml", 3, "", "found character that cannot start any token"},
 	{"syntax-unclosed-quote.yaml", 4, "", "found unexpected end of stream"},
-	{"too-little-memory.yaml", 4, "boxes.web.mem_limit", "a box needs at least 64m"},
+	{"too-little-memory.yaml", 4, "boxes.web.mem_limit", "the guest kernel needs at least 112m to boot"},
 	{"undeclared-network.yaml", 4, "boxes.web.networks[0]", `network "frontend" is not declared under networks`},
 	{"undeclared-volume.yaml", 5, "boxes.db.volumes[0]", `volume "dbdata" is not declared under volumes (did you mean "db-data"?)`},
 	{"unknown-dependency.yaml", 4, "boxes.web.depends_on[0]", `box "dbb" is not in the stack (did you mean "db"?)`},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,9 +33,9 @@ import (
 // where known. Two stacks of the same name are an error.
 func Load(ctx context.Context, path string) ([]*Stack, []Warning, error) {
 	if path == "-" {
-		data, err := io.ReadAll(os.Stdin)
+		data, err := readBounded("-", os.Stdin)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read standard input: %w", err)
+			return nil, nil, err
 		}
 		return LoadData(ctx, "-", data)
 	}
@@ -45,7 +44,7 @@ func Load(ctx context.Context, path string) ([]*Stack, []Warning, error) {
 		return nil, nil, err
 	}
 	if !fi.IsDir() {
-		data, err := os.ReadFile(path)
+		data, err := readStackFile(path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -58,6 +57,9 @@ func Load(ctx context.Context, path string) ([]*Stack, []Warning, error) {
 // for standard input: relative paths are then relative to the working
 // directory). See Load.
 func LoadData(ctx context.Context, name string, data []byte) ([]*Stack, []Warning, error) {
+	if len(data) > MaxStackFile {
+		return nil, nil, tooLarge(name, int64(len(data)))
+	}
 	if IsCompose(name, data) {
 		s, warnings, err := loadCompose(ctx, name, data)
 		if err != nil {
@@ -131,7 +133,7 @@ func loadDir(ctx context.Context, dir string) ([]*Stack, []Warning, error) {
 			if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
 				return nil
 			}
-			data, err := os.ReadFile(path)
+			data, err := readStackFile(path)
 			if err != nil {
 				return err
 			}

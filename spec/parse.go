@@ -87,6 +87,9 @@ func parent(path string) string {
 // field (Validate) and returns every problem found, each with its line
 // (see Error). Env files are not read: Load does that.
 func Parse(file string, data []byte) ([]*Stack, error) {
+	if len(data) > MaxStackFile {
+		return nil, tooLarge(file, int64(len(data)))
+	}
 	p := &problems{}
 	stacks := parseDocs(file, data, p)
 	if err := p.err(); err != nil {

@@ -13,9 +13,6 @@ import (
 	ggcrname "github.com/google/go-containerregistry/pkg/name"
 )
 
-// MinMemory is the least memory a box's VM boots with.
-const MinMemory = 64 << 20
-
 // Validate checks the whole stack and returns every problem at once (see
 // Error): names, images, ports, sizes, durations, paths, references to
 // volumes, networks and boxes the stack does not declare, and dependency
@@ -106,11 +103,11 @@ func (v *validator) box(name string, b Box) {
 	if b.Hostname != "" && !validHostname(b.Hostname) {
 		v.errorf(at+".hostname", "invalid host name %q", b.Hostname)
 	}
-	if b.CPUs < 0 {
-		v.errorf(at+".cpus", "must be positive, not %v", b.CPUs)
+	if err := CheckCPUs(b.CPUs); err != nil {
+		v.errorf(at+".cpus", "%v", err)
 	}
-	if b.Memory != 0 && b.Memory < MinMemory {
-		v.errorf(at+".mem_limit", "%d bytes is too little: a box needs at least 64m", b.Memory)
+	if err := CheckMemory(b.Memory); err != nil {
+		v.errorf(at+".mem_limit", "%v", err)
 	}
 	for k := range b.Labels {
 		if k == "" {
@@ -128,8 +125,10 @@ func (v *validator) box(name string, b Box) {
 	if b.StopGracePeriod != nil && *b.StopGracePeriod < 0 {
 		v.errorf(at+".stop_grace_period", "must not be negative")
 	}
-	if b.Replicas != nil && *b.Replicas < 0 {
-		v.errorf(at+".replicas", "must not be negative, not %d", *b.Replicas)
+	if b.Replicas != nil {
+		if err := CheckReplicas(*b.Replicas); err != nil {
+			v.errorf(at+".replicas", "%v", err)
+		}
 	}
 	v.ports(at, b)
 	v.mounts(at, b)

@@ -79,7 +79,13 @@ func (f *boxFlags) box(fs *pflag.FlagSet) (*spec.Box, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", f.memory, err)
 		}
+		if err := spec.CheckMemory(n); err != nil {
+			return nil, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", f.memory, err)
+		}
 		b.Memory = n
+	}
+	if err := spec.CheckCPUs(b.CPUs); err != nil {
+		return nil, fmt.Errorf("invalid argument \"%v\" for \"--cpus\" flag: %v", b.CPUs, err)
 	}
 	for _, file := range f.envFiles {
 		kvs, err := spec.ReadEnvFile(file)

@@ -42,7 +42,7 @@ func fill(t *testing.T, path string) {
 func TestFullDisk(t *testing.T) {
 	needE2E(t)
 	root := t.TempDir()
-	if err := unix.Mount("a3s-fulldisk", root, "tmpfs", 0, "size=512m,mode=0700"); err != nil {
+	if err := unix.Mount("a3s-fulldisk", root, "tmpfs", 0, "size=1536m,mode=0700"); err != nil {
 		t.Fatalf("mount a small file system for the root: %v", err)
 	}
 	t.Cleanup(func() {

@@ -98,6 +98,14 @@ func (s *Store) putBlob(algo string, want *v1.Hash, size int64, r io.Reader) (v1
 	if want != nil {
 		what = "blob " + want.String()
 	}
+	budget, why, err := s.extractBudget()
+	if err != nil {
+		return v1.Hash{}, 0, err
+	}
+	if size > budget {
+		return v1.Hash{}, 0, fmt.Errorf("write %s of %s: %w: %s", what, sizeString(size), ErrTooLarge, why)
+	}
+	r = &boundReader{r: r, n: budget, why: why}
 	if size >= 0 {
 		r = io.LimitReader(r, size+1)
 	}

@@ -62,6 +62,13 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, cfg v1.Config, ful
 	if err != nil {
 		return nil, err
 	}
+	// The layer expands to what the tar holds: bounded as a pulled
+	// layer's extraction is.
+	budget, why, err := s.extractBudget()
+	if err != nil {
+		return nil, err
+	}
+	tarball = &boundReader{r: tarball, n: budget, why: why}
 	layer, err := s.storeLayer(ctx, tarball)
 	if err != nil {
 		return nil, err
@@ -187,7 +194,7 @@ func checkRootfsTar(ctx context.Context, r io.Reader) error {
 			if entries == 0 {
 				return fmt.Errorf("%w: %v", ErrNotTar, err)
 			}
-			return fmt.Errorf("read tar: %v", truncated(err))
+			return fmt.Errorf("read tar: %w", truncated(err))
 		}
 		entries++
 		if _, err := splitEntryName(h.Name); err != nil {

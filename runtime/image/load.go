@@ -123,7 +123,13 @@ func (s *Store) readArchive(ctx context.Context, r io.Reader) (*archive, error) 
 			return nil, fmt.Errorf("%w: %v", ErrBadArchive, err)
 		}
 		defer zr.Close()
-		r = zr
+		// What the archive decompresses to is stored: bounded as a
+		// pulled layer's extraction is.
+		budget, why, err := s.extractBudget()
+		if err != nil {
+			return nil, err
+		}
+		r = &boundReader{r: zr, n: budget, why: why}
 	} else {
 		r = br
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -120,21 +121,49 @@ func (s *Store) flatten(ctx context.Context, img *Image, dir string) error {
 	return f.finish()
 }
 
-// extractBudget is how much flattening may write: the store's limit, or
-// the free space where the tree goes when that is less.
+// extractBudget is how much flattening, a pull, a load or an import may
+// write: the store's limit, or the free space where the store is less
+// MinFreeBytes when that is less. The bound is always below all free
+// disk, so an image never takes the space the boxes' disks, logs and
+// state files grow into.
 func (s *Store) extractBudget() (int64, string, error) {
-	limit := s.MaxExtractBytes
-	if limit <= 0 {
-		limit = DefaultMaxExtractBytes
-	}
+	limit := s.extractLimit()
 	var st unix.Statfs_t
 	if err := unix.Statfs(s.path(tmpDir), &st); err != nil {
 		return 0, "", fmt.Errorf("free space in %s: %w", s.path(tmpDir), err)
 	}
-	if free := int64(st.Bavail) * st.Bsize; free < limit {
-		return free, fmt.Sprintf("its layers need more than the %s free in %s", sizeString(free), s.dir), nil
+	if free := int64(st.Bavail)*st.Bsize - MinFreeBytes; free < limit {
+		return max(free, 0), fmt.Sprintf("it would leave less than %s of disk free in %s (%s free)",
+			sizeString(MinFreeBytes), s.dir, sizeString(int64(st.Bavail)*st.Bsize)), nil
 	}
 	return limit, fmt.Sprintf("its layers expand to more than the extraction limit of %s", sizeString(limit)), nil
+}
+
+// extractLimit is the store's bound on what one image expands to.
+func (s *Store) extractLimit() int64 {
+	if s.MaxExtractBytes <= 0 {
+		return DefaultMaxExtractBytes
+	}
+	return s.MaxExtractBytes
+}
+
+// boundReader fails once more than n bytes have passed through it: a
+// decompression bomb in a load or import archive stops at the bound.
+type boundReader struct {
+	r   io.Reader
+	n   int64
+	why string
+}
+
+func (b *boundReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.n+1 {
+		p = p[:b.n+1]
+	}
+	k, err := b.r.Read(p)
+	if b.n -= int64(k); b.n < 0 {
+		return 0, fmt.Errorf("%w: %s", ErrTooLarge, b.why)
+	}
+	return k, err
 }
 
 func sizeString(n int64) string {

@@ -43,6 +43,11 @@ const (
 // write, so a decompression bomb fails instead of filling the disk.
 const DefaultMaxExtractBytes int64 = 64 << 30
 
+// MinFreeBytes is the disk a pull, load, import or flatten leaves free
+// where the store is: the boxes' writable disks, logs and state files
+// grow into it.
+const MinFreeBytes int64 = 512 << 20
+
 // Store is the local image store.
 type Store struct {
 	dir    string
