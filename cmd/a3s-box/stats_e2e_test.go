@@ -215,7 +215,7 @@ func TestTopStatsUpdate(t *testing.T) {
 		{[]string{"update", "--cpus", "lots", box}, `invalid argument "lots" for "--cpus" flag`},
 		{[]string{"update", "-m", "100000g", box}, "invalid --memory 100000GiB: the host has only"},
 		{[]string{"update", "-m", "-5m", box}, `invalid argument "-5m"`},
-		{[]string{"update", "-m", "1m", box}, "a box needs at least 64MiB"},
+		{[]string{"update", "-m", "1m", box}, "a box needs at least 112MiB"},
 		{[]string{"update", "--restart", "sometimes", box}, "invalid restart policy"},
 		{[]string{"update", box}, "you must provide one or more flags"},
 		{[]string{"update", "--cpus", "1", "no-such-box"}, "No such box: no-such-box"},
