@@ -13,7 +13,8 @@ const (
 	// MaxReplicas bounds a box's replicas: every replica is a VM, and a
 	// count of 1e8 grew the plan alone to gigabytes.
 	MaxReplicas = 1000
-	// MaxVCPUs is the most virtual CPUs QEMU's q35 machine takes.
+	// MaxVCPUs is the most virtual CPUs QEMU's x86 machines (microvm
+	// among them) take.
 	MaxVCPUs = 288
 	// MinMemory is the least memory the guest kernel boots in. Measured
 	// under TCG with a3s-box's kernel and initramfs: 64 MiB hangs in
@@ -46,7 +47,7 @@ func CheckCPUs(v float64) error {
 // default.
 func CheckMemory(n int64) error {
 	if n != 0 && n < MinMemory {
-		return fmt.Errorf("%s is too little: the guest kernel needs at least 112m to boot (below it, it panics or hangs)", formatSize(n))
+		return fmt.Errorf("%s is too little: the guest kernel needs at least %s to boot (below it, it panics or hangs)", formatSize(n), formatSize(MinMemory))
 	}
 	return nil
 }
