@@ -149,7 +149,7 @@ func (s *Store) locked(ctx context.Context, name string, fn func() error) error 
 	if err := checkName(name); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("stacks: %w", err)
 	}
 	l, err := statefile.Acquire(ctx, filepath.Join(s.dir, "lock"))

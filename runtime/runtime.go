@@ -60,6 +60,9 @@ func New(ctx context.Context, cfg *Config) (*Runtime, error) {
 			return nil, fmt.Errorf("open root %s: %w", r.root, err)
 		}
 	}
+	if err := privateRoot(r.root); err != nil {
+		return nil, err
+	}
 	base, err := openRunBase(r.root)
 	if err != nil {
 		return nil, err

@@ -179,6 +179,11 @@ func (s *supervisor) listen() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: %w", err)
 	}
+	// Whoever can connect can exec in the box: its owner alone.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("supervisor: %w", err)
+	}
 	return ln, nil
 }
 

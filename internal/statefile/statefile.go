@@ -45,13 +45,14 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	return SyncDir(dir)
 }
 
-// WriteJSON replaces path with v encoded as indented JSON.
+// WriteJSON replaces path with v encoded as indented JSON, readable by its
+// owner alone: records hold environment values, which are often secrets.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return WriteFile(path, append(b, '\n'), 0o644)
+	return WriteFile(path, append(b, '\n'), 0o600)
 }
 
 // ReadJSON decodes path into v.

@@ -127,7 +127,7 @@ func (s *Store) putBlob(algo string, want *v1.Hash, size int64, r io.Reader) (v1
 	if err != nil {
 		return v1.Hash{}, 0, err
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return v1.Hash{}, 0, err
 	}
 	if err := f.Sync(); err != nil {

@@ -81,6 +81,11 @@ func (s *Store) buildRootfs(ctx context.Context, img *Image, key, final string) 
 	if err := syncFile(out); err != nil {
 		return err
 	}
+	// Private like every state file: VMMs are handed descriptors, and
+	// an image's files may hold what only its owner should read.
+	if err := os.Chmod(out, 0o600); err != nil {
+		return err
+	}
 	if err := os.Rename(out, final); err != nil {
 		return err
 	}

@@ -93,8 +93,10 @@ type refIndex struct {
 // Open opens (creating when needed) the store under dir.
 func Open(dir string) (*Store, error) {
 	s := &Store{dir: dir, layout: layout.Path(dir), MaxExtractBytes: DefaultMaxExtractBytes}
-	for _, d := range []string{dir, s.path("blobs"), s.path(tmpDir), s.path(rootfsDir)} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	// Made here, private, before the layout package would make
+	// blobs/sha256 world-readable.
+	for _, d := range []string{dir, s.path("blobs", "sha256"), s.path(tmpDir), s.path(rootfsDir)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open image store %s: %w", dir, err)
 		}
 	}

@@ -79,6 +79,11 @@ func (l *launch) listen(path string) (int, error) {
 		return 0, err
 	}
 	ln.SetUnlinkOnClose(false)
+	// The control channel and the monitor drive the box: their owner's.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return 0, err
+	}
 	f, err := ln.File()
 	ln.Close()
 	if err != nil {
