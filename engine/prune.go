@@ -26,7 +26,8 @@ func (e *Engine) PruneBoxes(ctx context.Context, match func(*runtime.Box) bool) 
 	var ids []string
 	var freed int64
 	for _, b := range boxes {
-		if Active(b) || b.State.Status == spec.StatusRemoving || !match(b) {
+		// A box whose record cannot be read goes only by rm -f.
+		if Active(b) || b.State.Status == spec.StatusRemoving || b.State.Status == spec.StatusUnknown || !match(b) {
 			continue
 		}
 		rw, _ := e.rt.BoxSize(b)

@@ -32,7 +32,7 @@ type WatchMetrics struct {
 // is in them, so that a query of one state never finds no series.
 var boxStates = []string{
 	spec.StatusCreated, spec.StatusRunning, spec.StatusPaused, spec.StatusRestarting,
-	spec.StatusRemoving, spec.StatusExited, spec.StatusDead,
+	spec.StatusRemoving, spec.StatusExited, spec.StatusDead, spec.StatusUnknown,
 }
 
 // NewWatchMetrics makes the watcher's metrics and registers them, with the

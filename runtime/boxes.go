@@ -126,6 +126,9 @@ func (r *Runtime) createBox(ctx context.Context, rec *BoxRecord) (*statefile.Loc
 func (r *Runtime) findByName(name string) string {
 	entries, _ := os.ReadDir(r.boxesDir())
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // being removed
+		}
 		var rec BoxRecord
 		if statefile.ReadJSON(filepath.Join(r.boxesDir(), e.Name(), "config.json"), &rec) == nil && rec.Name == name {
 			return rec.ID
@@ -149,6 +152,11 @@ func (r *Runtime) saveState(id string, st *BoxState) error {
 	return statefile.WriteJSON(filepath.Join(r.boxDir(id), "state.json"), st)
 }
 
+// removedPrefix names a box folder being removed: the rename makes the
+// box go at once and whole, and the repair pass finishes a removal that
+// crashed.
+const removedPrefix = ".removed-"
+
 // removeBox deletes a box's directory and sockets; the caller holds its lock.
 func (r *Runtime) removeBox(id string) error {
 	if r.Networks != nil {
@@ -157,7 +165,11 @@ func (r *Runtime) removeBox(id string) error {
 		}
 	}
 	os.RemoveAll(r.runDir(id))
-	if err := os.RemoveAll(r.boxDir(id)); err != nil {
+	gone := filepath.Join(r.boxesDir(), removedPrefix+id)
+	if err := os.Rename(r.boxDir(id), gone); err != nil {
+		return fmt.Errorf("remove box %s: %w", id[:12], err)
+	}
+	if err := os.RemoveAll(gone); err != nil {
 		return fmt.Errorf("remove box %s: %w", id[:12], err)
 	}
 	return nil
@@ -191,16 +203,39 @@ func (r *Runtime) Repair(ctx context.Context) error {
 		if err != nil {
 			continue // owned by a live process
 		}
-		var st BoxState
-		var rec BoxRecord
-		stErr := statefile.ReadJSON(filepath.Join(dir, "state.json"), &st)
-		recErr := statefile.ReadJSON(filepath.Join(dir, "config.json"), &rec)
-		if recErr != nil || rec.ID != e.Name() {
-			// Created but never recorded: nothing else refers to it.
+		if strings.HasPrefix(e.Name(), removedPrefix) {
+			// A removal that crashed after its rename: finish it.
 			os.RemoveAll(dir)
 			lock.Release()
 			continue
 		}
+		var st BoxState
+		stErr := statefile.ReadJSON(filepath.Join(dir, "state.json"), &st)
+		b, recErr := r.readBox(e.Name())
+		var bad *UnreadableError
+		switch {
+		case errors.As(recErr, &bad):
+			// Kept, its disk with it: only rm -f removes such a box.
+			// A VM it left running is stopped all the same.
+			if stErr == nil && st.VMMPID != 0 {
+				host.KillFenced(st.VMMPID, st.VMMStart)
+				host.RemoveBoxCgroup(bad.ID)
+				os.RemoveAll(r.runDir(bad.ID))
+				st.VMMPID, st.VMMStart, st.SupervisorPID, st.PID = 0, 0, 0, 0
+				_ = r.saveState(bad.ID, &st)
+				r.warnf("%v; its supervisor is gone, so its VM was stopped", bad)
+			}
+			lock.Release()
+			continue
+		case recErr != nil:
+			if boxIDPattern(e.Name()) {
+				// Created but never recorded: nothing else refers to it.
+				os.RemoveAll(dir)
+			}
+			lock.Release()
+			continue
+		}
+		rec := *b.BoxRecord
 		if stErr != nil || !(st.Running() || st.Status == spec.StatusRestarting || st.Status == spec.StatusRemoving) {
 			// Created or exited: such a box has no supervisor.
 			lock.Release()

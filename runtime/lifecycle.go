@@ -257,6 +257,12 @@ func (r *Runtime) RemoveWithVolumes(ctx context.Context, id string, force bool) 
 
 func (r *Runtime) remove(ctx context.Context, id string, force, volumes bool) error {
 	b, err := r.readBox(id)
+	var bad *UnreadableError
+	if errors.As(err, &bad) && force {
+		// Its record is lost, so is its name: the ID stands in.
+		b, err = r.unknownBox(id, bad.Err), nil
+		b.Name = id[:12]
+	}
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,21 +34,40 @@ func (r *Runtime) Boxes() ([]*Box, error) {
 	}
 	var out []*Box
 	for _, e := range entries {
-		if b, err := r.readBox(e.Name()); err == nil {
+		if strings.HasPrefix(e.Name(), ".") || !e.IsDir() {
+			continue // a box being removed (.removed-<id>)
+		}
+		b, err := r.readBox(e.Name())
+		var bad *UnreadableError
+		switch {
+		case err == nil:
 			out = append(out, b)
+		case errors.As(err, &bad):
+			out = append(out, r.unknownBox(bad.ID, bad.Err))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil
 }
 
-// readBox reads one box; a directory without a complete record (a box
-// being created) is not a box yet.
+// readBox reads one box; a directory without a record (a box being
+// created) is not a box yet, and a record that is there but cannot be
+// read is an *UnreadableError.
 func (r *Runtime) readBox(id string) (*Box, error) {
 	dir := r.boxDir(id)
 	var rec BoxRecord
-	if err := statefile.ReadJSON(filepath.Join(dir, "config.json"), &rec); err != nil || rec.ID != id {
+	err := statefile.ReadJSON(filepath.Join(dir, "config.json"), &rec)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		return nil, fmt.Errorf("%w: %s", ErrNoSuchBox, id)
+	case err == nil && rec.ID != id:
+		err = fmt.Errorf("it names box %q", rec.ID)
+	}
+	if err != nil {
+		if !boxIDPattern(id) {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchBox, id)
+		}
+		return nil, &UnreadableError{ID: id, Err: err}
 	}
 	st := &BoxState{Status: spec.StatusCreated}
 	_ = statefile.ReadJSON(filepath.Join(dir, "state.json"), st)
@@ -62,7 +82,7 @@ func (r *Runtime) Lookup(ref string) (*Box, error) {
 	}
 	// A full ID needs only its own box read: followers (logs -f, waits on
 	// dependencies) ask this many times a second.
-	if len(ref) == 64 && !strings.ContainsAny(ref, "/.") {
+	if boxIDPattern(ref) {
 		if b, err := r.readBox(ref); err == nil {
 			return b, nil
 		}

@@ -10,6 +10,9 @@ const (
 	StatusRemoving   = "removing"
 	StatusExited     = "exited"
 	StatusDead       = "dead"
+	// StatusUnknown is a box whose record cannot be read: it is listed,
+	// and kept, until `rm -f` removes it.
+	StatusUnknown = "unknown"
 )
 
 // Health states of a box with a health check, as Docker names them.

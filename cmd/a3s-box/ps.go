@@ -101,8 +101,9 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 		if *last >= 0 && len(rows) >= *last {
 			break
 		}
-		running := b.State.Running() || b.State.Status == spec.StatusRestarting
-		if !*all && *last < 0 && !running && !f.has("status") && !f.has("exited") {
+		// A box whose record cannot be read may be running: always shown.
+		shown := b.State.Running() || b.State.Status == spec.StatusRestarting || b.State.Status == spec.StatusUnknown
+		if !*all && *last < 0 && !shown && !f.has("status") && !f.has("exited") {
 			continue
 		}
 		if !f.match(b) {
@@ -169,6 +170,8 @@ func boxStatus(st *runtime.BoxState, now time.Time) string {
 		return "Removal In Progress"
 	case spec.StatusDead:
 		return "Dead"
+	case spec.StatusUnknown:
+		return "Unknown"
 	}
 	return "Created"
 }
