@@ -26,7 +26,7 @@ func diffVerb(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	for _, ch := range changes {
-		fmt.Fprintf(c.stdout, "%s %s\n", ch.Kind, ch.Path)
+		fmt.Fprintf(c.stdout, "%s %s\n", ch.Kind, termText(ch.Path))
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ func rmiVerb(ctx context.Context, c *cli, args []string) error {
 	for _, name := range fs.Args() {
 		rm, err := s.Remove(ctx, name, *force)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", noSuchImage(err, name))
+			c.printError(noSuchImage(err, name))
 			failed = true
 			continue
 		}

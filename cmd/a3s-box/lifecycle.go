@@ -43,7 +43,7 @@ func (c *cli) eachBox(ctx context.Context, refs []string, echo bool, fn func(e *
 			err = fn(e, b)
 		}
 		if err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", boxError(ref, err))
+			c.printError(boxError(ref, err))
 			failed = true
 			continue
 		}
@@ -63,7 +63,7 @@ func (c *cli) lookupBoxes(e *engine.Engine, refs []string) (boxes []*runtime.Box
 	for _, ref := range refs {
 		b, err := e.Box(ref)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", boxError(ref, err))
+			c.printError(boxError(ref, err))
 			failed = true
 			continue
 		}

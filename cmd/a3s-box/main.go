@@ -95,14 +95,21 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return 0
 	case errors.As(err, &ee):
 		if ee.err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", ee.err)
+			c.printError(ee.err)
 		}
 		return ee.code
 	case errors.Is(err, pflag.ErrHelp):
 		return 0
 	}
-	fmt.Fprintf(c.stderr, "a3s-box: %v\n", err)
+	c.printError(err)
 	return v.errCode
+}
+
+// printError is how every verb reports an error: one line (or a few) on
+// stderr. An error may carry a guest's words (an exec's failure, a
+// copy's), so its control characters are escaped.
+func (c *cli) printError(err error) {
+	fmt.Fprintf(c.stderr, "a3s-box: %s\n", termLines(err.Error()))
 }
 
 func (c *cli) usage(fs *pflag.FlagSet) {

@@ -293,7 +293,7 @@ func networkInspectVerb(ctx context.Context, c *cli, args []string) error {
 	for _, ref := range fs.Args() {
 		n, err := findListed(nets, ref)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", err)
+			c.printError(err)
 			failed = true
 			continue
 		}
@@ -353,7 +353,7 @@ func networkRmVerb(ctx context.Context, c *cli, args []string) error {
 			if force && errors.Is(err, network.ErrNotFound) {
 				continue
 			}
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", err)
+			c.printError(err)
 			failed = true
 			continue
 		}

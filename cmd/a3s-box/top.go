@@ -50,7 +50,11 @@ func writeTop(w io.Writer, titles []string, rows [][]string, noHeader bool) erro
 		fmt.Fprintln(tw, strings.Join(titles, "\t"))
 	}
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = termText(c) // the guest's process names and arguments
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

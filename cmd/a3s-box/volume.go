@@ -234,7 +234,7 @@ func volumeInspectVerb(ctx context.Context, c *cli, args []string) error {
 	for _, name := range fs.Args() {
 		v, err := eng.Volume(name)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", volumeError(name, err))
+			c.printError(volumeError(name, err))
 			failed = true
 			continue
 		}
@@ -277,7 +277,7 @@ func volumeRmVerb(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		if err != nil {
-			fmt.Fprintf(c.stderr, "a3s-box: %v\n", volumeError(name, err))
+			c.printError(volumeError(name, err))
 			failed = true
 			continue
 		}

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -50,6 +51,12 @@ type Resolver struct {
 	Search []string
 	// Timeout bounds one upstream exchange; 0 means 2 seconds.
 	Timeout time.Duration
+	// Rate and Burst bound the queries answered a second; 0 means
+	// dnsRate and dnsBurst.
+	Rate, Burst float64
+
+	limit bucket
+	nets  netCache
 }
 
 // query is the part of a DNS query the resolver needs.
@@ -105,6 +112,9 @@ func reply(q query, rcode dnsmessage.RCode, authoritative bool, ips []netip.Addr
 // Answer answers one query of box boxID. It returns nil for bytes too
 // broken to answer at all (no header).
 func (r *Resolver) Answer(ctx context.Context, boxID string, msg []byte) []byte {
+	if !r.limit.allow(time.Now(), cmp.Or(r.Rate, dnsRate), cmp.Or(r.Burst, dnsBurst)) {
+		return nil
+	}
 	q, err := parseQuery(msg)
 	if err != nil {
 		if len(msg) < 12 {
@@ -143,7 +153,7 @@ func (r *Resolver) lookup(boxID, name string) ([]netip.Addr, bool) {
 			candidates = append(candidates, base)
 		}
 	}
-	nets, err := r.Store.List()
+	nets, err := r.nets.list(r.Store, time.Now())
 	if err != nil {
 		return nil, false
 	}
