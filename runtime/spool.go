@@ -97,6 +97,14 @@ func newSpoolFile(shareDir string) (*spoolFile, error) {
 		unix.Close(dir)
 		return nil, fmt.Errorf("spool file: %w", err)
 	}
+	// Held for the request's life: the share guard removes what no host
+	// process holds.
+	if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
+		unix.Close(fd)
+		_ = unix.Unlinkat(dir, name, 0)
+		unix.Close(dir)
+		return nil, fmt.Errorf("spool file: %w", err)
+	}
 	if err := giveToDir(fd, dir); err != nil {
 		unix.Close(fd)
 		_ = unix.Unlinkat(dir, name, 0)

@@ -353,8 +353,9 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 		return cancelled(err)
 	}
 	s.mu.Lock()
-	g := s.guest
+	g, pid := s.guest, s.vm.PID()
 	s.mu.Unlock()
+	go newShareGuard(share, pid, os.Stderr).run(ctx) // stderr is supervisor.log
 	setup := &proto.Setup{
 		Hostname: s.rec.Hostname,
 		Hosts:    []proto.HostLine{{IP: "127.0.1.1", Names: []string{s.rec.Hostname}}},
