@@ -129,14 +129,21 @@ func TestHostileNetwork(t *testing.T) {
 	})
 
 	t.Run("spoofed sources", func(t *testing.T) {
-		// One unused address of the box's own subnet (which the host's
-		// reverse-path check would pass) and one from outside it. The
-		// box owns each, so it would answer the host's ARP for it, and
+		// One unused address of the box's own subnet and one from
+		// outside it, which the host routes to the network's bridge for
+		// the test, so that its answers would go back to the box too
+		// (and its reverse-path check, if on, would pass both). The box
+		// owns each, so it would answer the host's ARP for it, and
 		// routes to the gateway from it.
 		p := netip.MustParsePrefix(openGW + "/24")
 		inSubnet := p.Addr().As4()
 		inSubnet[3] = 250
-		for _, spoof := range []string{netip.AddrFrom4(inSubnet).String(), "192.0.2.77"} {
+		openBridge := strings.TrimSpace(must("network", "inspect", "-f", `{{index .Options "com.docker.network.bridge.name"}}`, "hnopen"))
+		if out, err := exec.Command("ip", "route", "add", "198.51.100.77/32", "dev", openBridge).CombinedOutput(); err != nil {
+			t.Fatalf("route to the spoofed address: %v: %s", err, out)
+		}
+		defer exec.Command("ip", "route", "del", "198.51.100.77/32", "dev", openBridge).Run()
+		for _, spoof := range []string{netip.AddrFrom4(inSubnet).String(), "198.51.100.77"} {
 			got := inBox("open", fmt.Sprintf("ip addr add %s/32 dev eth0 && ip route replace %s/32 dev eth0 src %s && timeout 5 wget -q -O- %s; echo rc=$?; ip route del %s/32; ip addr del %s/32 dev eth0",
 				spoof, openGW, spoof, urls["open gateway"], openGW, spoof))
 			if strings.Contains(got, "hello-host") || wasSeen(spoof) {
