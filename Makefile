@@ -8,7 +8,7 @@ VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo
 
 # Debian packages a3s-box needs at build and run time. dpkg (dpkg-deb),
 # apt, util-linux (flock) and gzip are essential packages and always there.
-DEB_PACKAGES := qemu-system-x86 e2fsprogs kmod busybox-static ca-certificates xz-utils skopeo iptables
+DEB_PACKAGES := qemu-system-x86 e2fsprogs kmod busybox-static ca-certificates xz-utils skopeo iptables nftables
 # (other targets append the packages only they need here)
 
 # The kernel cache holds one directory per kernel release and `current`, a

@@ -189,24 +189,29 @@ func (n *boxNet) plug(ctx context.Context) error {
 		return err
 	}
 	nets := make([]*network.Network, len(ms))
+	bySlot := map[int]network.Membership{}
 	for i, m := range ms {
 		nets[i] = m.Network
+		bySlot[m.Endpoint.Slot] = m
+	}
+	// A slot leaves its bridge before the sync drops its tap's
+	// anti-spoofing rules, and joins one only after the sync made them:
+	// no tap is ever on a bridge unguarded.
+	for slot := range n.taps {
+		if _, ok := bySlot[slot]; !ok {
+			if err := network.UnplugTap(network.TapName(n.r.root, n.rec.ID, slot)); err != nil {
+				return err
+			}
+		}
 	}
 	if err := n.r.Networks.EnsureUp(ctx, nets); err != nil {
 		return err
 	}
-	bySlot := map[int]network.Membership{}
-	for _, m := range ms {
-		bySlot[m.Endpoint.Slot] = m
-	}
-	for slot := range n.taps {
-		tap := network.TapName(n.r.root, n.rec.ID, slot)
-		if m, ok := bySlot[slot]; ok {
-			err = network.PlugTap(tap, m.Network.Bridge)
-		} else {
-			err = network.UnplugTap(tap)
+	for slot, m := range bySlot {
+		if slot >= len(n.taps) {
+			continue
 		}
-		if err != nil {
+		if err := network.PlugTap(network.TapName(n.r.root, n.rec.ID, slot), m.Network.Bridge); err != nil {
 			return err
 		}
 	}

@@ -2,13 +2,16 @@ package main
 
 import (
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/a3s-box/a3s-box/runtime/network"
 )
 
-// Removing boxes and networks and pruning leaves no bridge, tap or
-// firewall chain of the root on the host, and `system df -v` lists what
-// there is while boxes run and none after.
+// Removing boxes and networks and pruning leaves no bridge, tap,
+// firewall chain or anti-spoofing table of the root on the host, and
+// `system df -v` lists what there is while boxes run and none after.
 func TestHostLeftovers(t *testing.T) {
 	needE2E(t)
 	root := t.TempDir()
@@ -17,7 +20,7 @@ func TestHostLeftovers(t *testing.T) {
 	ok(t, root, "run", "-d", "--name", "lb2", e2e.image, "sleep", "600")
 
 	df := ok(t, root, "system", "df", "-v")
-	for _, want := range []string{"Host objects:", "bridge ", "tap ", "chain ", "jump "} {
+	for _, want := range []string{"Host objects:", "bridge ", "tap ", "chain ", "jump ", "table "} {
 		if !strings.Contains(df, want) {
 			t.Fatalf("system df -v while boxes run lacks %q:\n%s", want, df)
 		}
@@ -46,6 +49,10 @@ func TestHostLeftovers(t *testing.T) {
 		if strings.Contains(string(rules), "a3s-box:"+root) {
 			t.Errorf("%s still has a jump for the root:\n%s", table, rules)
 		}
+	}
+	abs, _ := filepath.Abs(root)
+	if tables, _ := exec.Command("nft", "list", "tables", "bridge").Output(); strings.Contains(string(tables), network.GuardTable(abs)) {
+		t.Errorf("the root's table %s is still on the host:\n%s", network.GuardTable(abs), tables)
 	}
 	// The default network comes back on its next use.
 	ok(t, root, "run", "--rm", e2e.image, "true")

@@ -37,6 +37,7 @@ func networkCreateVerb(ctx context.Context, c *cli, args []string) error {
 	gateway := fs.String("gateway", "", "IPv4 Gateway for the master subnet")
 	internal := fs.Bool("internal", false, "Restrict external access to the network")
 	labels := fs.StringArrayP("label", "l", nil, "Set metadata on a network")
+	opts := fs.StringArrayP("opt", "o", nil, "Set driver specific options ("+network.HostAccessOption+"=true lets boxes reach the host)")
 	fs.Bool("attachable", true, "Enable manual box attachment (always)")
 	ipv6 := fs.Bool("ipv6", false, "Enable IPv6 networking (not supported)")
 	if err := c.parse(fs, args, 1); err != nil {
@@ -54,6 +55,7 @@ func networkCreateVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	n, err := eng.CreateNetwork(ctx, network.Config{
 		Name: fs.Arg(0), Driver: *driver, Subnet: *subnet, Gateway: *gateway, Internal: *internal, Labels: parseLabels(*labels),
+		Options: parseLabels(*opts),
 	})
 	if err != nil {
 		return err
@@ -260,6 +262,9 @@ func newNetInspect(n listedNetwork, boxName func(id string) string) *netInspect 
 	if n.Subnet.IsValid() {
 		j.IPAM.Config = append(j.IPAM.Config, netIPAMConfig{Subnet: n.Subnet.String(), Gateway: n.Gateway.String()})
 		j.Options["com.docker.network.bridge.name"] = n.Bridge
+	}
+	if n.HostAccess {
+		j.Options[network.HostAccessOption] = "true"
 	}
 	for _, e := range n.SortedEndpoints() {
 		j.Containers[e.BoxID] = netEndpoint{

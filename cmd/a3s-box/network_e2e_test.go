@@ -2,9 +2,10 @@ package main
 
 // End-to-end tests of networks: boxes reaching each other by name and
 // alias on a network and not across networks, published TCP and UDP
-// ports, internal networks, connect and disconnect of a running box, an
-// address kept across restart, the network verbs' output, stacks'
-// networks, and bad input that leaves nothing behind on the host.
+// ports, host access and internal networks, connect and disconnect of a
+// running box, an address kept across restart, the network verbs'
+// output, stacks' networks, and bad input that leaves nothing behind on
+// the host.
 
 import (
 	"context"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/a3s-box/a3s-box/runtime/image/imagetest"
+	"github.com/a3s-box/a3s-box/runtime/network"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -188,7 +190,7 @@ func TestNetworks(t *testing.T) {
 	before := hostState(t)
 
 	must("network", "create", "-l", "tier=web", "front")
-	must("network", "create", "back")
+	must("network", "create", "-o", network.HostAccessOption+"=true", "back")
 	must("network", "create", "--internal", "jail")
 	httpPort := freePort(t)
 	web := fmt.Sprintf(`mkdir -p /www && echo hello-%s > /www/index.html && httpd -p 80 -h /www && exec netbench udp-echo 7`, "web")
@@ -202,15 +204,8 @@ func TestNetworks(t *testing.T) {
 	must("run", "-d", "--name", "other", "--network", "back", "-P", img, "sh", "-c", serve("other"))
 	must("run", "-d", "--name", "jail", "--network", "jail", img, "sh", "-c", serve("jail"))
 
-	inBox := func(box, script string) string {
-		t.Helper()
-		r := nt("exec", box, "sh", "-c", script)
-		return r.stdout + r.stderr
-	}
-	reaches := func(box, url string) string {
-		t.Helper()
-		return inBox(box, "timeout 4 wget -q -O- "+url+"; echo rc=$?")
-	}
+	inBox := func(box, script string) string { t.Helper(); return shIn(t, root, box, script) }
+	reaches := func(box, url string) string { t.Helper(); return wgetIn(t, root, box, url) }
 
 	t.Run("same network by name and alias", func(t *testing.T) {
 		for _, name := range []string{"web", "www"} {
@@ -271,7 +266,7 @@ func TestNetworks(t *testing.T) {
 			t.Errorf("port web 81: %d %q", r.code, r.stderr)
 		}
 	})
-	t.Run("internal network", func(t *testing.T) {
+	t.Run("host access and internal networks", func(t *testing.T) {
 		ln, err := net.Listen("tcp", hostAddr(t)+":0")
 		if err != nil {
 			t.Fatal(err)
@@ -280,8 +275,11 @@ func TestNetworks(t *testing.T) {
 		go srv.Serve(ln)
 		defer srv.Close()
 		url := "http://" + ln.Addr().String() + "/"
-		if got := reaches("cli", url); got != "hello-host\nrc=0\n" {
-			t.Errorf("a box on a network with a way out: %q", got)
+		if got := reaches("other", url); got != "hello-host\nrc=0\n" {
+			t.Errorf("a box on a network with host access: %q", got)
+		}
+		if got := reaches("cli", url); strings.Contains(got, "hello-host") || strings.Contains(got, "rc=0") {
+			t.Errorf("a box on a network without host access reached the host: %q", got)
 		}
 		if got := reaches("jail", url); strings.Contains(got, "hello-host") || strings.Contains(got, "rc=0") {
 			t.Errorf("a box on an internal network reached the host: %q", got)
@@ -515,6 +513,21 @@ func cleanHost(dir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_ = command(ctx, root, "network", "prune", "-f").Run()
+}
+
+// shIn runs a shell script in a box of root and returns what it wrote,
+// stdout then stderr.
+func shIn(t *testing.T, root, box, script string) string {
+	t.Helper()
+	r := a3sIn(t, root, "exec", box, "sh", "-c", script)
+	return r.stdout + r.stderr
+}
+
+// wgetIn fetches url from inside a box, within 5 s (under timeout:
+// busybox-static's wget -T crashes), and appends the exit code as rc=N.
+func wgetIn(t *testing.T, root, box, url string) string {
+	t.Helper()
+	return shIn(t, root, box, "timeout 5 wget -q -O- "+url+"; echo rc=$?")
 }
 
 // fieldIn runs inspect with a template on a box of root.

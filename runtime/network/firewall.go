@@ -22,14 +22,27 @@ import (
 //	FWD  -i B -o B ACCEPT                    boxes of one network reach each other
 //	FWD  -i B -o a3sb+ DROP                  no forwarding to another a3s-box bridge,
 //	FWD  -i a3sb+ -o B DROP                  of this root or any other
+//	unless the network has host access:
+//	IN   -i B ESTABLISHED ACCEPT, -i B DROP  nothing to the host's own addresses (the
+//	                                         gateway's included); replies to the host's
+//	                                         own connections, the port proxy's, pass
 //	internal:
 //	FWD  -i B DROP, -o B DROP                no way out, no way in
-//	IN   -i B ESTABLISHED ACCEPT, -i B DROP  nor to the host itself (replies to the
-//	                                         host's own connections, the port proxy's, pass)
 //	otherwise:
+//	FWD  -i B -d 169.254.0.0/16 DROP         no link-local (cloud metadata), unless the
+//	                                         network has host access
 //	FWD  -i B ACCEPT                         out through the host
 //	FWD  -o B ESTABLISHED ACCEPT, -o B DROP  only replies come back in
 //	NAT  -s S ! -o B MASQUERADE              with the host's address
+//
+// Name resolution needs no rule: guestinit relays queries over the
+// control channel, not the network. Source addresses are pinned below
+// these chains, at the bridge (guard.go), so S above is all a box sends
+// from.
+
+// linkLocal is IPv4's link-local range, where clouds put their instance
+// metadata service (169.254.169.254).
+const linkLocal = "169.254.0.0/16"
 
 type chainSet struct{ fwd, in, nat string }
 
@@ -60,12 +73,17 @@ func renderRules(root string, nets []*Network) string {
 	}
 	for _, nw := range sorted {
 		b := nw.Bridge
+		if !nw.HostAccess {
+			fmt.Fprintf(&f, "-A %s -i %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", c.in, b)
+			fmt.Fprintf(&f, "-A %s -i %s -j DROP\n", c.in, b)
+		}
 		if nw.Internal {
 			fmt.Fprintf(&f, "-A %s -i %s -j DROP\n", c.fwd, b)
 			fmt.Fprintf(&f, "-A %s -o %s -j DROP\n", c.fwd, b)
-			fmt.Fprintf(&f, "-A %s -i %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", c.in, b)
-			fmt.Fprintf(&f, "-A %s -i %s -j DROP\n", c.in, b)
 			continue
+		}
+		if !nw.HostAccess {
+			fmt.Fprintf(&f, "-A %s -i %s -d %s -j DROP\n", c.fwd, b, linkLocal)
 		}
 		fmt.Fprintf(&f, "-A %s -i %s -j ACCEPT\n", c.fwd, b)
 		fmt.Fprintf(&f, "-A %s -o %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", c.fwd, b)
@@ -89,7 +107,8 @@ func (j jump) spec(root string) []string {
 	return []string{"-m", "comment", "--comment", rootComment(root), "-j", j.to}
 }
 
-func iptablesBin(name string) string {
+// sbinPath finds a tool of the host's that may be outside PATH.
+func sbinPath(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
@@ -107,7 +126,7 @@ func iptables(stdin string, args ...string) (string, error) {
 	if stdin != "" {
 		bin = "iptables-restore"
 	}
-	cmd := exec.Command(iptablesBin(bin), append([]string{"-w"}, args...)...)
+	cmd := exec.Command(sbinPath(bin), append([]string{"-w"}, args...)...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -139,6 +158,10 @@ func (linuxHost) syncRules(root string, nets []*Network) error {
 			return fmt.Errorf("firewall rules: %w", err)
 		}
 	}
+	// After the jumps, by which the root (and so its guard) is found.
+	if err := syncGuard(root, nets); err != nil {
+		return err
+	}
 	for _, n := range nets {
 		if !n.Internal {
 			return enableForwarding()
@@ -160,9 +183,12 @@ func enableForwarding() error {
 	return nil
 }
 
-// dropRules removes root's jumps and chains; what is already gone is no
-// error.
+// dropRules removes root's guard, jumps and chains; what is already gone
+// is no error.
 func dropRules(root string) error {
+	if err := dropGuard(root); err != nil {
+		return err
+	}
 	for _, j := range jumpsOf(root) {
 		rule := j.spec(root)
 		for i := 0; i < 10; i++ {

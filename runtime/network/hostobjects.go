@@ -11,10 +11,12 @@ import (
 // its state directory: what `system df -v` lists, so that an operator can
 // see nothing is left once the root's boxes and networks are gone.
 type HostObject struct {
-	// Kind is bridge, tap, chain (a firewall chain of the root) or jump
-	// (the rule in a built-in chain that leads to one).
+	// Kind is bridge, tap, chain (a firewall chain of the root), jump
+	// (the rule in a built-in chain that leads to one) or table (the
+	// root's nftables table that pins taps to their boxes' addresses).
 	Kind string
-	// Name is the device or chain ("nat POSTROUTING" for a jump).
+	// Name is the device, chain or table ("nat POSTROUTING" for a jump,
+	// "bridge a3s-..." for the table).
 	Name string
 	// Detail says what it serves: the network of a bridge, the bridge a
 	// tap is plugged into, the chain a jump leads to.
@@ -23,8 +25,8 @@ type HostObject struct {
 
 // HostObjects lists what exists on the host for the store's root: its
 // networks' bridges (found by their alias, so also one whose record is
-// gone), the taps of boxIDs' NIC slots, and its firewall chains and jump
-// rules.
+// gone), the taps of boxIDs' NIC slots, its firewall chains and jump
+// rules, and its guard table.
 func (s *Store) HostObjects(boxIDs []string) ([]HostObject, error) {
 	var taps []string
 	for _, id := range boxIDs {
@@ -81,6 +83,9 @@ func (h linuxHost) objects(root string, tapNames []string) ([]HostObject, error)
 		if _, err := iptables("", append([]string{"-t", j.table, "-C", j.from}, j.spec(root)...)...); err == nil {
 			out = append(out, HostObject{Kind: "jump", Name: j.table + " " + j.from, Detail: "to " + j.to})
 		}
+	}
+	if guardExists(root) {
+		out = append(out, HostObject{Kind: "table", Name: "bridge " + GuardTable(root), Detail: "anti-spoofing of the taps"})
 	}
 	return out, nil
 }

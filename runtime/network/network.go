@@ -62,14 +62,18 @@ var (
 
 // Network is one network's record.
 type Network struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name"`
-	Driver   string            `json:"driver"`
-	Subnet   netip.Prefix      `json:"subnet"`
-	Gateway  netip.Addr        `json:"gateway"`
-	Internal bool              `json:"internal,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Created  time.Time         `json:"created"`
+	ID       string       `json:"id"`
+	Name     string       `json:"name"`
+	Driver   string       `json:"driver"`
+	Subnet   netip.Prefix `json:"subnet"`
+	Gateway  netip.Addr   `json:"gateway"`
+	Internal bool         `json:"internal,omitempty"`
+	// HostAccess lets the network's boxes reach the host's own addresses
+	// and link-local ones (HostAccessOption); without it they reach
+	// neither.
+	HostAccess bool              `json:"hostAccess,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Created    time.Time         `json:"created"`
 	// Bridge is the host's bridge device for the network.
 	Bridge string `json:"bridge"`
 	// Endpoints are the boxes on the network, by box ID.

@@ -177,6 +177,36 @@ type Config struct {
 	Gateway  string // empty: the subnet's first address
 	Internal bool
 	Labels   map[string]string
+	// Options are the driver options (network create -o): only
+	// HostAccessOption.
+	Options map[string]string
+}
+
+// HostAccessOption, set to true, opens the host to a network's boxes:
+// its own addresses (the gateway's and every other interface's, where
+// the host's services listen) and the link-local range (a cloud's
+// instance metadata). Without it a box reaches the host only by the
+// replies to the host's own connections (published ports), which is
+// what a box given to untrusted code needs.
+const HostAccessOption = "a3s-box.network.host_access"
+
+// parseOptions reads network create's driver options.
+func parseOptions(opts map[string]string) (hostAccess bool, err error) {
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		v := opts[k]
+		if k != HostAccessOption {
+			return false, fmt.Errorf("network option %q is not supported (the one option is %s=true|false)", k, HostAccessOption)
+		}
+		switch v {
+		case "true", "1":
+			hostAccess = true
+		case "false", "0", "":
+			hostAccess = false
+		default:
+			return false, fmt.Errorf("network option %s=%q: want true or false", k, v)
+		}
+	}
+	return hostAccess, nil
 }
 
 // Create makes a network: its record, its bridge and its firewall rules,
@@ -208,11 +238,15 @@ func (s *Store) create(ctx context.Context, c Config, reuse bool) (*Network, err
 	if c.Driver != "" && c.Driver != Driver {
 		return nil, fmt.Errorf("invalid driver %q: a3s-box networks are %s networks", c.Driver, Driver)
 	}
+	hostAccess, err := parseOptions(c.Options)
+	if err != nil {
+		return nil, err
+	}
 	if !s.host.privileged() {
 		return nil, fmt.Errorf("create network %s: %w", c.Name, ErrPrivileged)
 	}
 	var out *Network
-	err := s.locked(ctx, true, func() error {
+	err = s.locked(ctx, true, func() error {
 		nets, err := s.List()
 		if err != nil {
 			return err
@@ -238,7 +272,7 @@ func (s *Store) create(ctx context.Context, c Config, reuse bool) (*Network, err
 		}
 		n := &Network{
 			ID: id, Name: c.Name, Driver: Driver, Subnet: p, Gateway: gw, Internal: c.Internal,
-			Labels: maps.Clone(c.Labels), Created: time.Now().UTC(), Bridge: BridgeName(s.root, id),
+			HostAccess: hostAccess, Labels: maps.Clone(c.Labels), Created: time.Now().UTC(), Bridge: BridgeName(s.root, id),
 			Endpoints: map[string]*Endpoint{},
 		}
 		// The bridge comes first: a crash before the record is written

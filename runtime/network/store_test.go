@@ -84,8 +84,18 @@ func TestCreateListRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Gateway.String() != "192.168.7.254" || !b.Internal {
+	if b.Gateway.String() != "192.168.7.254" || !b.Internal || b.HostAccess {
 		t.Fatalf("b = %+v", b)
+	}
+	opened, err := s.Create(ctx, Config{Name: "open", Options: map[string]string{HostAccessOption: "true"}})
+	if err != nil || !opened.HostAccess {
+		t.Fatalf("create with host access: %+v, %v", opened, err)
+	}
+	if got, _ := s.Get("open"); !got.HostAccess {
+		t.Fatalf("host access not recorded: %+v", got)
+	}
+	if _, err := s.Remove(ctx, "open"); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		c    Config
@@ -103,6 +113,8 @@ func TestCreateListRemove(t *testing.T) {
 		{Config{Name: "bad name!"}, "invalid network name"},
 		{Config{Name: "none"}, "pre-defined"},
 		{Config{Name: "host"}, "pre-defined"},
+		{Config{Name: "c", Options: map[string]string{"com.docker.network.bridge.name": "br0"}}, "not supported"},
+		{Config{Name: "c", Options: map[string]string{HostAccessOption: "maybe"}}, "want true or false"},
 	} {
 		if _, err := s.Create(ctx, tt.c); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("create %+v: %v, want %q", tt.c, err, tt.want)
