@@ -1,0 +1,126 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/a3s-box/a3s-box/internal/benchrig"
+	"github.com/a3s-box/a3s-box/runtime/initramfs"
+)
+
+// supervisorRSSMax bounds the supervisor's resident memory under a flood
+// of guest-opened streams: what the host holds of them is bounded at
+// about 40 MiB (runtime/guestdns.go), over an idle supervisor's 20 or so.
+const supervisorRSSMax = 128
+
+// TestHostileGuestStreams boots a box whose guestinit is a hostile build
+// (guestinit/hostile.go): guestinit owns the one channel to the host (a
+// virtio-serial port opens once, and the session's state is in its
+// memory), so a process in the guest cannot speak on it, and the attack
+// a guest root can make is a guestinit of its own. Asked by an exec, it
+// opens hundreds of streams with raw yamux frames, each announcing a
+// frame of a huge or bulk length and sending little or none of it, and
+// closes none. The box's supervisor must stay under supervisorRSSMax
+// during and after the flood, and the box must still answer exec.
+func TestHostileGuestStreams(t *testing.T) {
+	needE2E(t)
+	dir := t.TempDir()
+	initrd := hostileInitramfs(t, dir)
+	c := call{root: e2e.root, env: []string{"A3S_BOX_INITRD=" + initrd}}
+	const box = "hs-box"
+	if r := c.run(t, "run", "-d", "--name", box, "--memory", "256m", e2e.image, "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run: %d %s", r.code, r.stderr)
+	}
+	defer a3s(t, "rm", "-f", box)
+	id := field(t, box, "{{.Id}}")
+	vmm, sup := boxPIDs(t, id)
+	if sup == 0 || vmm == 0 {
+		t.Fatalf("box %s: no supervisor or VMM PID in its state", id)
+	}
+	idle := benchrig.RSSMiB(sup)
+	t.Logf("idle: supervisor %.1f MiB, VMM %.1f MiB", idle, benchrig.RSSMiB(vmm))
+
+	var (
+		mu   sync.Mutex
+		most float64
+	)
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			rss := benchrig.RSSMiB(sup)
+			mu.Lock()
+			most = max(most, rss)
+			mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	peak := func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return most
+	}
+
+	start := time.Now()
+	r := a3s(t, "exec", box, "a3s-hostile-flood", "800")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "opened 800 streams") {
+		t.Fatalf("the flood: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("flood: %s (exec took %s); supervisor peak %.1f MiB so far", strings.TrimSpace(r.stdout), time.Since(start).Round(time.Millisecond), peak())
+	// The streams the host took stay open on the guest's side: their
+	// slots drain for a deadline and a close timeout (about 26 s), which
+	// is when a host that kept them would hold the most.
+	time.Sleep(30 * time.Second)
+	if out := a3s(t, "exec", box, "echo", "alive"); out.code != 0 || out.stdout != "alive\n" {
+		t.Fatalf("exec after the flood: exit %d, stdout %q, stderr %q", out.code, out.stdout, out.stderr)
+	}
+	close(stop)
+	<-sampled
+	after := benchrig.RSSMiB(sup)
+	t.Logf("supervisor: idle %.1f MiB, peak %.1f MiB, after %.1f MiB; VMM %.1f MiB", idle, peak(), after, benchrig.RSSMiB(vmm))
+	if peak() == 0 || after == 0 {
+		t.Fatalf("supervisor %d: no RSS read (is it alive?)", sup)
+	}
+	if peak() > supervisorRSSMax || after > supervisorRSSMax {
+		t.Fatalf("the supervisor's RSS reached %.1f MiB (%.1f after the flood), want under %d MiB", peak(), after, supervisorRSSMax)
+	}
+}
+
+// hostileInitramfs builds guestinit with the hostileguest tag and
+// returns the built initramfs with it as /init.
+func hostileInitramfs(t *testing.T, dir string) string {
+	t.Helper()
+	initBin := filepath.Join(dir, "guestinit")
+	build := exec.Command("go", "build", "-tags", "hostileguest", "-o", initBin, "../../guestinit")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the hostile guestinit: %v\n%s", err, out)
+	}
+	base, err := os.Open(filepath.Join(e2e.dir, "initramfs.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	path := filepath.Join(dir, "initramfs.img")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initramfs.ReplaceInit(f, base, initBin); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
