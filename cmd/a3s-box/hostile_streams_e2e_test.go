@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,11 +38,30 @@ func TestHostileGuestStreams(t *testing.T) {
 	if r := c.run(t, "run", "-d", "--name", box, "--memory", "256m", e2e.image, "sleep", "1000"); r.code != 0 {
 		t.Fatalf("run: %d %s", r.code, r.stderr)
 	}
-	defer a3s(t, "rm", "-f", box)
+	defer a3s(t, "rm", "-f", box) // when the test fails before its own
 	id := field(t, box, "{{.Id}}")
 	vmm, sup := boxPIDs(t, id)
 	if sup == 0 || vmm == 0 {
 		t.Fatalf("box %s: no supervisor or VMM PID in its state", id)
+	}
+	// Both are bounded by memory cgroups of their own.
+	supCgroup, vmmCgroup, limitFile := memoryCgroups(id)
+	if supCgroup != "" {
+		for _, c := range []struct {
+			dir  string
+			pid  int
+			want int64
+		}{
+			{supCgroup, sup, 256 << 20},
+			{vmmCgroup, vmm, 256<<20 + 256<<20 + 1<<30}, // TCG
+		} {
+			if got := readInt(t, filepath.Join(c.dir, limitFile)); got != c.want {
+				t.Errorf("%s/%s = %d, want %d", c.dir, limitFile, got, c.want)
+			}
+			if procs, _ := os.ReadFile(filepath.Join(c.dir, "cgroup.procs")); !slices.Contains(strings.Fields(string(procs)), strconv.Itoa(c.pid)) {
+				t.Errorf("process %d is not in %s (it holds %q)", c.pid, c.dir, procs)
+			}
+		}
 	}
 	idle := benchrig.RSSMiB(sup)
 	t.Logf("idle: supervisor %.1f MiB, VMM %.1f MiB", idle, benchrig.RSSMiB(vmm))
@@ -94,6 +115,41 @@ func TestHostileGuestStreams(t *testing.T) {
 	if peak() > supervisorRSSMax || after > supervisorRSSMax {
 		t.Fatalf("the supervisor's RSS reached %.1f MiB (%.1f after the flood), want under %d MiB", peak(), after, supervisorRSSMax)
 	}
+	// The cgroups go with the box.
+	ok(t, e2e.root, "rm", "-f", box)
+	if supCgroup != "" {
+		waitFor(t, 10*time.Second, "the box's memory cgroups to go", func() bool {
+			_, errSup := os.Stat(supCgroup)
+			_, errVMM := os.Stat(vmmCgroup)
+			return os.IsNotExist(errSup) && os.IsNotExist(errVMM)
+		})
+	}
+}
+
+// memoryCgroups are where a box's supervisor and VMM have their memory
+// cgroups on this host, and the file of their limits; none when the
+// host has no memory controller.
+func memoryCgroups(id string) (supervisor, vmm, limitFile string) {
+	if b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil && slices.Contains(strings.Fields(string(b)), "memory") {
+		return filepath.Join("/sys/fs/cgroup/a3s-box", id[:12]+"-supervisor"), filepath.Join("/sys/fs/cgroup/a3s-box", id[:12]), "memory.max"
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.limit_in_bytes"); err == nil {
+		return filepath.Join("/sys/fs/cgroup/memory/a3s-box", id[:12]+"-supervisor"), filepath.Join("/sys/fs/cgroup/memory/a3s-box", id[:12]), "memory.limit_in_bytes"
+	}
+	return "", "", ""
+}
+
+func readInt(t *testing.T, path string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return n
 }
 
 // hostileInitramfs builds guestinit with the hostileguest tag and
