@@ -1,12 +1,14 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A box's VMM process runs in a cgroup of its own, a3s-box/<id12> under
@@ -164,11 +166,29 @@ func (c *CPUCgroup) Remove() {
 // RemoveBoxCgroup deletes what a supervisor that died left of box id's
 // cgroups: its VMM's, under the cpu and memory controllers, and its own.
 func RemoveBoxCgroup(id string) {
+	var dirs []string
 	if root, _, err := cpuControllerRoot(); err == nil {
-		_ = os.Remove(filepath.Join(root, "a3s-box", id[:12]))
+		dirs = append(dirs, filepath.Join(root, "a3s-box", id[:12]))
 	}
 	if root, _, err := memoryControllerRoot(); err == nil {
-		_ = os.Remove(filepath.Join(root, "a3s-box", id[:12]))
-		_ = os.Remove(filepath.Join(root, "a3s-box", supervisorCgroup(id)))
+		dirs = append(dirs, filepath.Join(root, "a3s-box", id[:12]), filepath.Join(root, "a3s-box", supervisorCgroup(id)))
 	}
+	// A process just killed (the VMM) or killed by the kernel (a
+	// supervisor over its memory limit) stays in its cgroup until it has
+	// exited, which for one holding much memory takes a moment.
+	deadline := time.Now().Add(removeWait)
+	for _, d := range dirs {
+		for os.Remove(d) != nil && !isGone(d) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// removeWait bounds how long RemoveBoxCgroup waits for the processes of
+// a box's cgroups to exit.
+const removeWait = 3 * time.Second
+
+func isGone(dir string) bool {
+	_, err := os.Stat(dir)
+	return errors.Is(err, os.ErrNotExist)
 }
