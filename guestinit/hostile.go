@@ -28,6 +28,7 @@ import (
 type rawChannel struct {
 	io.ReadWriteCloser
 	mu      sync.Mutex // held from the first byte of a library frame to its last
+	readMu  sync.Mutex // held to stop reading from the host
 	hdr     []byte     // the library frame's header so far
 	body    int        // its body bytes still to come
 	inFrame bool
@@ -36,6 +37,7 @@ type rawChannel struct {
 const (
 	yamuxHeader = 12
 	yamuxData   = 0
+	yamuxPing   = 2
 	yamuxSYN    = 1
 	// yamux's initial stream window: a stream may carry this much before
 	// the host grants more, and no more without breaking the session.
@@ -50,6 +52,9 @@ func init() {
 		return flood
 	}
 	execHook = func(ex *proto.Exec, w *proto.Writer) *proto.Exit {
+		if len(ex.Args) > 0 && ex.Args[0] == "a3s-hostile-ping" {
+			return pingFlood(ex.Args[1:], w)
+		}
 		if len(ex.Args) == 0 || ex.Args[0] != "a3s-hostile-flood" {
 			return nil
 		}
@@ -67,6 +72,50 @@ func init() {
 		_ = w.Frame(proto.TypeStdout, []byte(msg))
 		return &proto.Exit{}
 	}
+}
+
+func (c *rawChannel) Read(p []byte) (int, error) {
+	c.readMu.Lock()
+	c.readMu.Unlock()
+	return c.ReadWriteCloser.Read(p)
+}
+
+// pingFlood stops reading from the host for a while, so that what the
+// host sends backs up, and meanwhile sends n yamux pings (args: n,
+// seconds), each of which a host that answers pings would answer from a
+// goroutine waiting to send.
+func pingFlood(args []string, w *proto.Writer) *proto.Exit {
+	n, secs := 1000000, 10
+	if len(args) > 1 {
+		n, _ = strconv.Atoi(args[0])
+		secs, _ = strconv.Atoi(args[1])
+	}
+	_ = w.Message(&proto.Started{PID: 1})
+	start := time.Now()
+	flood.readMu.Lock()
+	const batch = 4096
+	buf := make([]byte, 0, batch*yamuxHeader)
+	var err error
+	for i := 0; i < n && err == nil; i += batch {
+		buf = buf[:0]
+		for j := i; j < min(n, i+batch); j++ {
+			hdr := make([]byte, yamuxHeader)
+			hdr[1] = yamuxPing
+			binary.BigEndian.PutUint16(hdr[2:], yamuxSYN)
+			binary.BigEndian.PutUint32(hdr[8:], uint32(j))
+			buf = append(buf, hdr...)
+		}
+		err = flood.raw(buf)
+	}
+	sentIn := time.Since(start)
+	time.Sleep(time.Duration(secs)*time.Second - sentIn)
+	flood.readMu.Unlock()
+	msg := fmt.Sprintf("sent %d pings in %s, read nothing for %ds\n", n, sentIn.Round(time.Millisecond), secs)
+	if err != nil {
+		msg += "ping flood: " + err.Error() + "\n"
+	}
+	_ = w.Frame(proto.TypeStdout, []byte(msg))
+	return &proto.Exit{}
 }
 
 func (c *rawChannel) Write(p []byte) (int, error) {

@@ -27,8 +27,10 @@ const supervisorRSSMax = 128
 // a guest root can make is a guestinit of its own. Asked by an exec, it
 // opens hundreds of streams with raw yamux frames, each announcing a
 // frame of a huge or bulk length and sending little or none of it, and
-// closes none. The box's supervisor must stay under supervisorRSSMax
-// during and after the flood, and the box must still answer exec.
+// closes none; then, reading nothing from the host for a while, it
+// sends a million yamux pings. The box's supervisor must stay under
+// supervisorRSSMax during and after the floods, and the box must still
+// answer exec.
 func TestHostileGuestStreams(t *testing.T) {
 	needE2E(t)
 	dir := t.TempDir()
@@ -98,6 +100,13 @@ func TestHostileGuestStreams(t *testing.T) {
 		t.Fatalf("the flood: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	t.Logf("flood: %s (exec took %s); supervisor peak %.1f MiB so far", strings.TrimSpace(r.stdout), time.Since(start).Round(time.Millisecond), peak())
+	// Then pings, while the guest reads nothing: a host that answered
+	// each from a goroutine waiting to send would start a million.
+	r = a3s(t, "exec", box, "a3s-hostile-ping", "1000000", "10")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "sent 1000000 pings") {
+		t.Fatalf("the ping flood: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("ping flood: %s; supervisor peak %.1f MiB so far", strings.TrimSpace(r.stdout), peak())
 	// The streams the host took stay open on the guest's side: their
 	// slots drain for a deadline and a close timeout (about 26 s), which
 	// is when a host that kept them would hold the most.

@@ -44,9 +44,10 @@ func muxConfig() *yamux.Config {
 	return c
 }
 
-// Client starts the host end of a session over conn.
+// Client starts the host end of a session over conn. The guest's pings
+// never reach it (noPings).
 func Client(conn io.ReadWriteCloser) (*yamux.Session, error) {
-	return yamux.Client(conn, muxConfig())
+	return yamux.Client(dropPings(conn), muxConfig())
 }
 
 // Server starts the guest end of a session over conn.
