@@ -35,6 +35,19 @@ func withoutPings(in []byte) []byte {
 	return out
 }
 
+// readFiltered is what the host's session reads of in, delivered whole
+// or one byte at a time.
+func readFiltered(in []byte, oneByte bool) ([]byte, error) {
+	var r io.Reader = bytes.NewReader(in)
+	if oneByte {
+		r = iotest.OneByteReader(r)
+	}
+	return io.ReadAll(dropPings(struct {
+		io.Reader
+		io.WriteCloser
+	}{r, nil}))
+}
+
 func TestDropPings(t *testing.T) {
 	data := yamuxFrame(yamuxTypeData, 1, 2, 5, []byte("hello"))
 	ping := yamuxFrame(yamuxTypePing, 1, 0, 7, nil)
@@ -59,14 +72,7 @@ func TestDropPings(t *testing.T) {
 				name += "/one byte at a time"
 			}
 			t.Run(name, func(t *testing.T) {
-				var r io.Reader = bytes.NewReader(bytes.Join(tt.in, nil))
-				if one {
-					r = iotest.OneByteReader(r)
-				}
-				got, err := io.ReadAll(dropPings(struct {
-					io.Reader
-					io.WriteCloser
-				}{r, nil}))
+				got, err := readFiltered(bytes.Join(tt.in, nil), one)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -88,14 +94,7 @@ func FuzzDropPings(f *testing.F) {
 	}, nil), false)
 	f.Add(yamuxFrame(yamuxTypeData, 0, 2, 1<<30, []byte("short")), true)
 	f.Fuzz(func(t *testing.T, in []byte, oneByte bool) {
-		var r io.Reader = bytes.NewReader(in)
-		if oneByte {
-			r = iotest.OneByteReader(r)
-		}
-		got, err := io.ReadAll(dropPings(struct {
-			io.Reader
-			io.WriteCloser
-		}{r, nil}))
+		got, err := readFiltered(in, oneByte)
 		if err != nil {
 			t.Fatal(err)
 		}
