@@ -157,7 +157,7 @@ test: deps build
 # the fuzzing coordinator's deadline races a busy worker (go.dev/issue/75804,
 # fixed in Go 1.27). FUZZTIME=5m (or 1000000x) for a longer hunt of every target.
 FUZZTIME ?=
-FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame:300000x ./guestinit/proto:FuzzDataReader:300000x \
+FUZZ_TARGETS := ./guestinit/proto:FuzzReadFrame:300000x ./guestinit/proto:FuzzDataReader:300000x ./guestinit/proto:FuzzDropPings:250000x \
                 ./runtime/image:FuzzFlatten:3000x ./runtime/image:FuzzLoad:600x ./runtime/image:FuzzExtract:1000x \
                 ./spec:FuzzParse:20000x ./runtime/network:FuzzResolver:100000x \
                 ./runtime/procfs:FuzzParsers:50000x ./runtime:FuzzProcAnswer:50000x ./runtime:FuzzDecodeChanges:50000x \

@@ -54,7 +54,13 @@ func (g *guest) runProcess(st net.Conn) {
 	}
 	// The output copiers and the exit report share the stream.
 	w := proto.NewWriter(st)
-	exit := g.execute(&ex, st, w)
+	var exit *proto.Exit
+	if execHook != nil {
+		exit = execHook(&ex, w)
+	}
+	if exit == nil {
+		exit = g.execute(&ex, st, w)
+	}
 	_ = w.Message(exit)
 	if ex.Main {
 		close(g.mainDone)

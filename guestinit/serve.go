@@ -29,6 +29,9 @@ func serve() error {
 	if err != nil {
 		return err
 	}
+	if channelHook != nil {
+		conn = channelHook(conn)
+	}
 	sess, err := proto.Server(conn)
 	if err != nil {
 		return fmt.Errorf("start session: %w", err)

@@ -88,6 +88,7 @@ func (s *supervisor) boot(ctx context.Context, m *vmm.Machine) error {
 		s.mu.Lock()
 		s.vm, s.machine = vm, m
 		s.cgroup = s.limitCPU(vm.PID(), m.CPUs)
+		s.memCgroup = s.limitVMMMemory(vm.PID(), m)
 		if st, err := host.ProcStartTime(vm.PID()); err == nil {
 			s.st.VMMPID, s.st.VMMStart = vm.PID(), st
 			s.st.VCPUs, s.st.Memory = m.CPUs, int64(m.MemMiB)<<20

@@ -159,7 +159,7 @@ func startProcess(ctx context.Context, st net.Conn, ex *proto.Exec, pio ProcessI
 		st.Close()
 		return nil, fmt.Errorf("send exec: %w", err)
 	}
-	f, err := proto.ReadFrame(st)
+	f, err := proto.ReadFrameLimit(st, proto.MaxControlPayload)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("exec %s: %w", ex.Args[0], err)

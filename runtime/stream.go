@@ -53,7 +53,9 @@ func (s *stream) Drop() {
 func (s *stream) copyOut(pio ProcessIO) (*proto.Exit, error) {
 	defer s.conn.Close()
 	for {
-		f, err := proto.ReadFrame(s.conn)
+		// Every frame of a process stream is small (output comes in
+		// proto.CopyChunk pieces), so none may be a bulk frame.
+		f, err := proto.ReadFrameLimit(s.conn, proto.MaxControlPayload)
 		if err != nil {
 			if s.detached.Load() {
 				return nil, ErrDetached

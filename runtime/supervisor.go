@@ -59,9 +59,10 @@ type supervisor struct {
 	mu        sync.Mutex
 	st        *BoxState
 	vm        vmm.VM
-	machine   *vmm.Machine    // what the running VM was booted with
-	cgroup    *host.CPUCgroup // the VMM's cpu cgroup, nil when the host has none
-	vmmUser   *vmmLease       // the VMM's host user, nil when not root
+	machine   *vmm.Machine       // what the running VM was booted with
+	cgroup    *host.CPUCgroup    // the VMM's cpu cgroup, nil when the host has none
+	memCgroup *host.MemoryCgroup // the VMM's memory cgroup, nil when the host has none
+	vmmUser   *vmmLease          // the VMM's host user, nil when not root
 	guest     *Guest
 	proc      *Process
 	stdin     *io.PipeWriter
@@ -96,6 +97,9 @@ func (r *Runtime) Supervise(ctx context.Context, id string, o SuperviseOptions) 
 		notify(o.Ready, "error 125 "+err.Error())
 		return err
 	}
+	// Everything the guest sends is parsed in this process: bound it
+	// before the first boot.
+	defer limitSupervisor(id, b.Name)()
 	s := &supervisor{
 		r: r, rec: b.BoxRecord, opts: o, st: b.State,
 		attached: make(chan struct{}), stopCh: make(chan struct{}), done: make(chan struct{}),
@@ -461,8 +465,8 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // nothing of its disk, so it has nothing for a clean power-off to flush.
 func (s *supervisor) teardownVM() {
 	s.mu.Lock()
-	vm, g, cg := s.vm, s.guest, s.cgroup
-	s.vm, s.guest, s.cgroup, s.machine = nil, nil, nil, nil
+	vm, g, cg, mcg := s.vm, s.guest, s.cgroup, s.memCgroup
+	s.vm, s.guest, s.cgroup, s.memCgroup, s.machine = nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	if vm != nil {
 		if g != nil && !s.rec.Spec.AutoRemove && g.Shutdown() == nil {
@@ -474,6 +478,7 @@ func (s *supervisor) teardownVM() {
 		vm.Kill()
 	}
 	cg.Remove()
+	mcg.Remove()
 	if g != nil {
 		g.Close()
 	}

@@ -363,6 +363,14 @@ func TestSupervisorOutlivesCLI(t *testing.T) {
 	if !strings.Contains(ps.stderr, "box lc-fg: its supervisor is gone") || !strings.HasPrefix(ps.stdout, "Exited (255)") {
 		t.Fatalf("after the supervisor died: stdout %q stderr %q", ps.stdout, ps.stderr)
 	}
+	// The repair removed the memory cgroups the dead supervisor left.
+	if sup, vmm, _ := memoryCgroups(id); sup != "" {
+		for _, d := range []string{sup, vmm} {
+			if _, err := os.Stat(d); !os.IsNotExist(err) {
+				t.Errorf("%s is left after the repair: %v", d, err)
+			}
+		}
+	}
 	if logs := a3s(t, "logs", "lc-fg"); logs.stdout != "before\n" {
 		t.Fatalf("logs after repair %q", logs.stdout)
 	}

@@ -61,21 +61,16 @@ func (d *DataReader) next() error {
 		}
 		return fmt.Errorf("read data frame: %w", err)
 	}
-	t, n := Type(d.hdr[0]), binary.BigEndian.Uint32(d.hdr[1:])
-	switch {
-	case t == 0 || t >= typeEnd:
-		return fmt.Errorf("read data frame: %w %d", ErrUnknownType, d.hdr[0])
-	case n > MaxPayload:
-		return fmt.Errorf("read %s frame: %w (%d bytes)", t, ErrFrameTooLarge, n)
-	case t == TypeData:
-		d.left = n
+	t, n, err := parseHeader(d.hdr, MaxPayload)
+	if err != nil {
+		return err
+	}
+	if t == TypeData {
+		d.left = uint32(n)
 		return nil
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(d.r, payload); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	payload, err := readPayload(d.r, n)
+	if err != nil {
 		return fmt.Errorf("read %s frame payload: %w", t, err)
 	}
 	switch t {

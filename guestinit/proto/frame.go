@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Type says what a frame holds.
@@ -63,9 +64,22 @@ func (t Type) String() string {
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
-// MaxPayload bounds one frame so a corrupt or hostile peer cannot make the
-// other end allocate without limit.
-const MaxPayload = 1 << 20
+// Frame limits. A reader refuses a frame whose length field is over its
+// type's limit before reading any of it, and grows the payload only as
+// its bytes arrive (readPayload), so a length field alone never makes
+// either end allocate: a hostile guest that sends headers and no data
+// costs the host nothing beyond the stream's yamux window.
+const (
+	// MaxPayload bounds a bulk frame: a Data chunk of a file tree, a
+	// ProcData part, and the host's requests that carry a box's
+	// configuration (Exec's arguments and environment, Setup, Network,
+	// FSRequest, ProcRequest).
+	MaxPayload = 1 << 20
+	// MaxControlPayload bounds every other frame: handshakes, answers
+	// and errors, process output and input (proto.CopyChunk per frame),
+	// signals, and one DNS message (at most 65535 bytes).
+	MaxControlPayload = 64 << 10
+)
 
 const headerLen = 5
 
@@ -74,6 +88,15 @@ var (
 	ErrFrameTooLarge = errors.New("frame too large")
 	ErrUnknownType   = errors.New("unknown frame type")
 )
+
+// Limit is the largest payload a frame of type t may carry.
+func (t Type) Limit() int {
+	switch t {
+	case TypeData, TypeProcData, TypeExec, TypeSetup, TypeNetwork, TypeFSRequest, TypeProcRequest:
+		return MaxPayload
+	}
+	return MaxControlPayload
+}
 
 // Frame is one decoded frame.
 type Frame struct {
@@ -84,8 +107,8 @@ type Frame struct {
 // WriteFrame writes one frame in a single Write, so concurrent writers on a
 // stream guarded by a mutex never interleave partial frames.
 func WriteFrame(w io.Writer, t Type, payload []byte) error {
-	if len(payload) > MaxPayload {
-		return fmt.Errorf("write %s frame: %w (%d bytes)", t, ErrFrameTooLarge, len(payload))
+	if len(payload) > t.Limit() {
+		return fmt.Errorf("write %s frame: %w (%d bytes, at most %d)", t, ErrFrameTooLarge, len(payload), t.Limit())
 	}
 	buf := make([]byte, headerLen+len(payload))
 	buf[0] = byte(t)
@@ -95,9 +118,16 @@ func WriteFrame(w io.Writer, t Type, payload []byte) error {
 	return err
 }
 
-// ReadFrame reads one frame. It returns io.EOF only when the stream ends
-// cleanly between frames.
-func ReadFrame(r io.Reader) (Frame, error) {
+// ReadFrame reads one frame of at most its type's limit. It returns
+// io.EOF only when the stream ends cleanly between frames.
+func ReadFrame(r io.Reader) (Frame, error) { return ReadFrameLimit(r, MaxPayload) }
+
+// ReadFrameLimit reads one frame as ReadFrame does, refusing one whose
+// payload is over limit whatever its type: a stream whose every
+// legitimate frame is small (the control stream, a process's, a DNS
+// query's) reads with MaxControlPayload, so a peer cannot make it hold
+// a bulk frame.
+func ReadFrameLimit(r io.Reader, limit int) (Frame, error) {
 	var hdr [headerLen]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if err == io.ErrUnexpectedEOF {
@@ -105,22 +135,53 @@ func ReadFrame(r io.Reader) (Frame, error) {
 		}
 		return Frame{}, err
 	}
-	t := Type(hdr[0])
-	if t == 0 || t >= typeEnd {
-		return Frame{}, fmt.Errorf("read frame: %w %d", ErrUnknownType, hdr[0])
+	t, n, err := parseHeader(hdr, limit)
+	if err != nil {
+		return Frame{}, err
 	}
-	n := binary.BigEndian.Uint32(hdr[1:])
-	if n > MaxPayload {
-		return Frame{}, fmt.Errorf("read %s frame: %w (%d bytes)", t, ErrFrameTooLarge, n)
-	}
-	f := Frame{Type: t, Payload: make([]byte, n)}
-	if _, err := io.ReadFull(r, f.Payload); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	p, err := readPayload(r, n)
+	if err != nil {
 		return Frame{}, fmt.Errorf("read %s frame payload: %w", t, err)
 	}
-	return f, nil
+	return Frame{Type: t, Payload: p}, nil
+}
+
+// parseHeader checks a frame header against its type's limit and limit.
+func parseHeader(hdr [headerLen]byte, limit int) (Type, int, error) {
+	t := Type(hdr[0])
+	if t == 0 || t >= typeEnd {
+		return 0, 0, fmt.Errorf("read frame: %w %d", ErrUnknownType, hdr[0])
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	if limit = min(limit, t.Limit()); uint64(n) > uint64(limit) {
+		return 0, 0, fmt.Errorf("read %s frame: %w (%d bytes, at most %d)", t, ErrFrameTooLarge, n, limit)
+	}
+	return t, int(n), nil
+}
+
+// payloadStep is the first allocation for a payload: the buffer then
+// doubles only when what arrived has filled it.
+const payloadStep = 16 << 10
+
+// readPayload reads n bytes from r into a buffer that grows as they
+// arrive, so that memory follows the bytes received rather than the
+// length a peer announced (at most twice them, and never over n).
+func readPayload(r io.Reader, n int) ([]byte, error) {
+	p := make([]byte, 0, min(n, payloadStep))
+	for len(p) < n {
+		if len(p) == cap(p) {
+			p = slices.Grow(p, min(n-len(p), len(p)))
+		}
+		m, err := r.Read(p[len(p):min(cap(p), n)])
+		p = p[:len(p)+m]
+		if err != nil && len(p) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // messageType maps each control message to its frame type.
@@ -199,8 +260,14 @@ func (f Frame) Decode(m any) error {
 
 // ReadMessage reads one frame and decodes it into m. An Error frame from the
 // peer comes back as a *Error.
+// It reads no frame over the limit of m's type or an Error's, whichever
+// is larger: what else could come is refused unread.
 func ReadMessage(r io.Reader, m any) error {
-	f, err := ReadFrame(r)
+	t, err := messageType(m)
+	if err != nil {
+		return err
+	}
+	f, err := ReadFrameLimit(r, max(t.Limit(), TypeError.Limit()))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@ package proto
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"runtime"
 	"testing"
 )
 
@@ -44,24 +46,103 @@ func TestMessageRoundTrip(t *testing.T) {
 	}
 }
 
+// header is a frame header announcing n bytes of type t.
+func header(t Type, n uint32) []byte {
+	return []byte{byte(t), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
 func TestReadFrameErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		in   []byte
-		want error
+		name  string
+		in    []byte
+		limit int
+		want  error
 	}{
-		{"empty", nil, io.EOF},
-		{"short header", []byte{1, 0}, io.ErrUnexpectedEOF},
-		{"type zero", []byte{0, 0, 0, 0, 0}, ErrUnknownType},
-		{"type past end", []byte{byte(typeEnd), 0, 0, 0, 0}, ErrUnknownType},
-		{"too large", []byte{byte(TypeStdout), 0xff, 0xff, 0xff, 0xff}, ErrFrameTooLarge},
-		{"short payload", []byte{byte(TypeStdout), 0, 0, 0, 4, 'a'}, io.ErrUnexpectedEOF},
+		{"empty", nil, MaxPayload, io.EOF},
+		{"short header", []byte{1, 0}, MaxPayload, io.ErrUnexpectedEOF},
+		{"type zero", []byte{0, 0, 0, 0, 0}, MaxPayload, ErrUnknownType},
+		{"type past end", []byte{byte(typeEnd), 0, 0, 0, 0}, MaxPayload, ErrUnknownType},
+		{"too large", header(TypeStdout, 0xffffffff), MaxPayload, ErrFrameTooLarge},
+		{"control frame over its limit", header(TypeAck, MaxControlPayload+1), MaxPayload, ErrFrameTooLarge},
+		{"dns query over its limit", header(TypeDNSQuery, MaxControlPayload+1), MaxPayload, ErrFrameTooLarge},
+		{"bulk frame over its limit", header(TypeProcData, MaxPayload+1), MaxPayload, ErrFrameTooLarge},
+		{"bulk frame on a control stream", header(TypeProcData, MaxControlPayload+1), MaxControlPayload, ErrFrameTooLarge},
+		{"short payload", append(header(TypeStdout, 4), 'a'), MaxPayload, io.ErrUnexpectedEOF},
+		{"announced and not sent", header(TypeData, MaxPayload), MaxPayload, io.ErrUnexpectedEOF},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ReadFrame(bytes.NewReader(tt.in))
+			_, err := ReadFrameLimit(bytes.NewReader(tt.in), tt.limit)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFrameLimits(t *testing.T) {
+	tests := []struct {
+		t     Type
+		limit int // ReadFrameLimit's
+		size  int
+		ok    bool
+	}{
+		{TypeHello, MaxPayload, MaxControlPayload, true},
+		{TypeHello, MaxPayload, MaxControlPayload + 1, false},
+		{TypeDNSQuery, MaxPayload, 65535, true},
+		{TypeStdout, MaxControlPayload, CopyChunk, true},
+		{TypeError, MaxPayload, MaxControlPayload + 1, false},
+		{TypeData, MaxPayload, MaxPayload, true},
+		{TypeData, MaxPayload, MaxPayload + 1, false},
+		{TypeProcData, MaxPayload, MaxPayload, true},
+		{TypeProcData, MaxControlPayload, MaxControlPayload, true},
+		{TypeProcData, MaxControlPayload, MaxControlPayload + 1, false},
+		{TypeExec, MaxPayload, MaxPayload, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d/%d", tt.t, tt.limit, tt.size), func(t *testing.T) {
+			in := append(header(tt.t, uint32(tt.size)), make([]byte, tt.size)...)
+			f, err := ReadFrameLimit(bytes.NewReader(in), tt.limit)
+			if tt.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok = %v", err, tt.ok)
+			}
+			if err == nil && (f.Type != tt.t || len(f.Payload) != tt.size) {
+				t.Fatalf("got %s frame of %d bytes", f.Type, len(f.Payload))
+			}
+			werr := WriteFrame(io.Discard, tt.t, make([]byte, tt.size))
+			if tt.limit == MaxPayload && tt.ok != (werr == nil) {
+				t.Fatalf("write: err = %v, want ok = %v", werr, tt.ok)
+			}
+		})
+	}
+}
+
+// TestReadFrameAllocatesAsBytesArrive shows that a length field alone
+// does not make the reader allocate: a header announcing a full bulk
+// frame followed by a few bytes costs about those bytes.
+func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
+	tests := []struct {
+		name string
+		sent int
+		max  uint64 // bytes allocated, at most
+	}{
+		{"header only", 0, 64 << 10},
+		{"a few bytes", 100, 64 << 10},
+		{"a quarter", MaxPayload / 4, MaxPayload/2 + 64<<10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := append(header(TypeData, MaxPayload), make([]byte, tt.sent)...)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for range 10 {
+				if _, err := ReadFrame(bytes.NewReader(in)); !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			if got := (after.TotalAlloc - before.TotalAlloc) / 10; got > tt.max {
+				t.Fatalf("allocated %d bytes per read for %d bytes sent, want at most %d", got, tt.sent, tt.max)
 			}
 		})
 	}
@@ -81,14 +162,14 @@ func TestDecodeErrorFrame(t *testing.T) {
 }
 
 func TestWriteFrameTooLarge(t *testing.T) {
-	err := WriteFrame(io.Discard, TypeStdout, make([]byte, MaxPayload+1))
+	err := WriteFrame(io.Discard, TypeData, make([]byte, MaxPayload+1))
 	if !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("err = %v, want ErrFrameTooLarge", err)
 	}
 }
 
 // FuzzReadFrame feeds arbitrary bytes to the decoder: it must never panic,
-// never return a frame over MaxPayload, and re-encode what it accepted to
+// never return a frame over its type's limit, and re-encode what it accepted to
 // the same bytes.
 func FuzzReadFrame(f *testing.F) {
 	var seed bytes.Buffer
@@ -97,6 +178,8 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(seed.Bytes())
 	f.Add([]byte{byte(TypeExit), 0, 0, 0, 2, '{', '}'})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Add(header(TypeAck, MaxControlPayload+1))
+	f.Add(append(header(TypeData, MaxPayload), 'x'))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
 		consumed := 0
@@ -105,7 +188,7 @@ func FuzzReadFrame(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if len(fr.Payload) > MaxPayload {
+			if len(fr.Payload) > fr.Type.Limit() || len(fr.Payload) > MaxPayload {
 				t.Fatalf("payload of %d bytes accepted", len(fr.Payload))
 			}
 			var out bytes.Buffer

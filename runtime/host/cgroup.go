@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A box's VMM process runs in a cgroup of its own, a3s-box/<id12> under
@@ -15,7 +16,8 @@ import (
 // CFS quota and `update --cpus` can change that cap while the box runs.
 // Both cgroup v2 (cpu.max, the default on current distributions) and the
 // v1 cpu controller (cpu.cfs_quota_us) are supported; a host with
-// neither runs boxes without a cap.
+// neither runs boxes without a cap. The memory controller bounds the VMM
+// and the box's supervisor (memcgroup.go).
 
 // cfsPeriod is the CFS period quotas are given against, in microseconds:
 // Docker's.
@@ -38,16 +40,23 @@ type CPUCgroup struct {
 // cpuControllerRoot finds the cpu controller: the unified hierarchy when
 // it has the controller, else the v1 cpu hierarchy.
 func cpuControllerRoot() (dir string, v2 bool, err error) {
+	return controllerRoot("cpu", "cpu.max", "cpu.cfs_quota_us")
+}
+
+// controllerRoot finds a controller's hierarchy: the unified one when it
+// has the controller (whose files include v2File), else the v1
+// hierarchy named after it, which has v1File.
+func controllerRoot(controller, v2File, v1File string) (dir string, v2 bool, err error) {
 	if b, err := os.ReadFile(filepath.Join(cgroupFS, "cgroup.controllers")); err == nil {
-		if hasWord(string(b), "cpu") {
+		if hasWord(string(b), controller) {
 			return cgroupFS, true, nil
 		}
 	}
-	v1 := filepath.Join(cgroupFS, "cpu")
-	if _, err := os.Stat(filepath.Join(v1, "cpu.cfs_quota_us")); err == nil {
+	v1 := filepath.Join(cgroupFS, controller)
+	if _, err := os.Stat(filepath.Join(v1, v1File)); err == nil {
 		return v1, false, nil
 	}
-	return "", false, errors.New("the host has no cpu cgroup controller (neither cgroup v2's cpu.max nor v1's cpu.cfs_quota_us)")
+	return "", false, fmt.Errorf("the host has no %s cgroup controller (neither cgroup v2's %s nor v1's %s)", controller, v2File, v1File)
 }
 
 func hasWord(s, w string) bool {
@@ -65,24 +74,33 @@ func BoxCgroup(id string) (*CPUCgroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	dir, err := makeCgroup(root, v2, "cpu", id[:12])
+	if err != nil {
+		return nil, err
+	}
+	return &CPUCgroup{dir: dir, v2: v2}, nil
+}
+
+// makeCgroup makes (or opens) a3s-box/name under a controller's root.
+func makeCgroup(root string, v2 bool, controller, name string) (string, error) {
 	parent := filepath.Join(root, "a3s-box")
 	if v2 {
-		// A v2 child sees the cpu controller only when every ancestor
-		// hands it down.
+		// A v2 child sees a controller only when every ancestor hands
+		// it down.
 		for _, d := range []string{root, parent} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
-				return nil, fmt.Errorf("cgroup: %w", err)
+				return "", fmt.Errorf("cgroup: %w", err)
 			}
-			if err := enableController(d, "cpu"); err != nil {
-				return nil, err
+			if err := enableController(d, controller); err != nil {
+				return "", err
 			}
 		}
 	}
-	dir := filepath.Join(parent, id[:12])
+	dir := filepath.Join(parent, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cgroup: %w", err)
+		return "", fmt.Errorf("cgroup: %w", err)
 	}
-	return &CPUCgroup{dir: dir, v2: v2}, nil
+	return dir, nil
 }
 
 // enableController hands a v2 controller down to dir's children.
@@ -146,9 +164,31 @@ func (c *CPUCgroup) Remove() {
 }
 
 // RemoveBoxCgroup deletes what a supervisor that died left of box id's
-// cgroup.
+// cgroups: its VMM's, under the cpu and memory controllers, and its own.
 func RemoveBoxCgroup(id string) {
+	var dirs []string
 	if root, _, err := cpuControllerRoot(); err == nil {
-		_ = os.Remove(filepath.Join(root, "a3s-box", id[:12]))
+		dirs = append(dirs, filepath.Join(root, "a3s-box", id[:12]))
 	}
+	if root, _, err := memoryControllerRoot(); err == nil {
+		dirs = append(dirs, filepath.Join(root, "a3s-box", id[:12]), filepath.Join(root, "a3s-box", supervisorCgroup(id)))
+	}
+	// A process just killed (the VMM) or killed by the kernel (a
+	// supervisor over its memory limit) stays in its cgroup until it has
+	// exited, which for one holding much memory takes a moment.
+	deadline := time.Now().Add(removeWait)
+	for _, d := range dirs {
+		for os.Remove(d) != nil && !isGone(d) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// removeWait bounds how long RemoveBoxCgroup waits for the processes of
+// a box's cgroups to exit.
+const removeWait = 3 * time.Second
+
+func isGone(dir string) bool {
+	_, err := os.Stat(dir)
+	return errors.Is(err, os.ErrNotExist)
 }
