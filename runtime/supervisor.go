@@ -66,13 +66,17 @@ type supervisor struct {
 	guest     *Guest
 	proc      *Process
 	stdin     *io.PipeWriter
-	cancelRun context.CancelFunc
-	bootSig   syscall.Signal // the signal that cancelled a boot
-	forwarded int
-	clients   map[*attachClient]bool
-	rows      uint16 // the latest attached terminal's size
-	cols      uint16
-	waiters   []chan int
+	// firstStdin is the read end of the first run's stdin, made before
+	// the supervisor listens: a client may attach and send all its input
+	// (and its close) before that run begins.
+	firstStdin *io.PipeReader
+	cancelRun  context.CancelFunc
+	bootSig    syscall.Signal // the signal that cancelled a boot
+	forwarded  int
+	clients    map[*attachClient]bool
+	rows       uint16 // the latest attached terminal's size
+	cols       uint16
+	waiters    []chan int
 	// vmHolds counts the file and process reads running on the guest of
 	// a paused box, whose vCPUs run only while there are some.
 	vmHolds int
@@ -104,6 +108,9 @@ func (r *Runtime) Supervise(ctx context.Context, id string, o SuperviseOptions) 
 		r: r, rec: b.BoxRecord, opts: o, st: b.State,
 		attached: make(chan struct{}), stopCh: make(chan struct{}), done: make(chan struct{}),
 		clients: map[*attachClient]bool{},
+	}
+	if b.Spec.Interactive {
+		s.firstStdin, s.stdin = io.Pipe()
 	}
 	if s.net, err = r.openNet(b.BoxRecord); err != nil {
 		s.notifyReady(125, err)
@@ -314,12 +321,15 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	// an attached client types during the boot waits for the process.
 	var stdin *io.PipeReader
 	if s.rec.Spec.Interactive {
-		pr, pw := io.Pipe()
-		stdin = pr
 		s.mu.Lock()
-		s.stdin = pw
+		stdin, s.firstStdin = s.firstStdin, nil
+		if stdin == nil {
+			var pw *io.PipeWriter
+			stdin, pw = io.Pipe()
+			s.stdin = pw
+		}
 		s.mu.Unlock()
-		defer pr.Close()
+		defer stdin.Close()
 	}
 	if err := s.r.guestFiles(); err != nil {
 		return cancelled(err)
