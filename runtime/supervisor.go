@@ -577,6 +577,9 @@ func (s *supervisor) stop(sig syscall.Signal, timeout int) int {
 			cancel()
 		}
 	} else {
+		// Docker's stop reports each signal it sends as a kill, so a
+		// stop reads kill, (kill,) die, stop.
+		s.r.emit(s.rec, "kill", signalAttr(sig))
 		_ = p.Signal(sig)
 		s.resumeToEnd()
 		var grace <-chan time.Time
@@ -586,6 +589,7 @@ func (s *supervisor) stop(sig syscall.Signal, timeout int) int {
 		select {
 		case <-p.Done():
 		case <-grace:
+			s.r.emit(s.rec, "kill", signalAttr(syscall.SIGKILL))
 			_ = p.Signal(syscall.SIGKILL)
 			select {
 			case <-p.Done():
@@ -635,7 +639,7 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 	force := s.forwarded >= forceAfter
 	s.mu.Unlock()
 	if !proxy {
-		s.r.emit(s.rec, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
+		s.r.emit(s.rec, "kill", signalAttr(sig))
 	}
 	if force && vm != nil {
 		return vm.Kill()

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestKillThenRemove: kill returns once the box is down, so an rm right
@@ -14,5 +17,71 @@ func TestKillThenRemove(t *testing.T) {
 	}
 	if r := a3s(t, "rm", "compat-kill"); r.code != 0 || r.stdout != "compat-kill\n" {
 		t.Fatalf("rm right after kill: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// eventsSince lists the events from since to now that the filters keep,
+// one line each in the format given.
+func eventsSince(t *testing.T, since time.Time, format string, filters ...string) []string {
+	t.Helper()
+	args := []string{"events", "--since", since.Format(time.RFC3339Nano), "--until", "0s", "--format", format}
+	for _, f := range filters {
+		args = append(args, "--filter", f)
+	}
+	r := a3s(t, args...)
+	if r.code != 0 {
+		t.Fatalf("events: code %d: %s", r.code, r.stderr)
+	}
+	return strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+}
+
+// TestEventsDockerSequences: stop and kill report their signals as kill
+// events before die; exec reports exec_create, exec_start and exec_die
+// with its exit code; the image verbs report theirs.
+func TestEventsDockerSequences(t *testing.T) {
+	needE2E(t)
+	since := time.Now()
+	runDetached(t, "compat-ev", e2e.image, "sleep", "300")
+	if r := a3s(t, "exec", "compat-ev", "sh", "-c", "exit 3"); r.code != 3 {
+		t.Fatalf("exec: code %d, want 3: %s", r.code, r.stderr)
+	}
+	ok(t, e2e.root, "stop", "-t", "5", "compat-ev")
+	ok(t, e2e.root, "start", "compat-ev")
+	ok(t, e2e.root, "kill", "compat-ev")
+	got := eventsSince(t, since, `{{.Action}}{{with .Actor.Attributes.signal}} signal={{.}}{{end}}{{with .Actor.Attributes.exitCode}} exitCode={{.}}{{end}}`, "container=compat-ev")
+	want := []string{
+		"create", "start",
+		"exec_create: sh -c exit 3", "exec_start: sh -c exit 3", "exec_die exitCode=3",
+		"kill signal=15", "die exitCode=143", "stop",
+		"start", "kill signal=9", "die exitCode=137",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := eventsSince(t, since, "{{.Action}}", "container=compat-ev", "event=exec_start"); len(got) != 1 || got[0] != "exec_start: sh -c exit 3" {
+		t.Fatalf("--filter event=exec_start: %q", got)
+	}
+
+	imgSince := time.Now()
+	ok(t, e2e.root, "tag", e2e.image, "compat-ev-img:1")
+	archive := filepath.Join(t.TempDir(), "img.tar")
+	ok(t, e2e.root, "save", "-o", archive, "compat-ev-img:1")
+	ok(t, e2e.root, "rmi", "compat-ev-img:1")
+	ok(t, e2e.root, "load", "-i", archive)
+	ok(t, e2e.root, "rmi", "compat-ev-img:1")
+	id := strings.TrimSpace(ok(t, e2e.root, "image", "inspect", "-f", "{{.Id}}", e2e.image))
+	got = eventsSince(t, imgSince, "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}", "type=image")
+	want = []string{
+		"image tag " + id + " compat-ev-img:1",
+		"image save " + id + " " + id,
+		"image untag " + id + " compat-ev-img:1",
+		"image load " + id + " " + id,
+		"image untag " + id + " compat-ev-img:1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("image events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := eventsSince(t, imgSince, "{{.Action}}", "image=compat-ev-img:1", "event=tag"); len(got) != 1 || got[0] != "tag" {
+		t.Fatalf("--filter image=compat-ev-img:1 --filter event=tag: %q", got)
 	}
 }
