@@ -85,3 +85,28 @@ func TestEventsDockerSequences(t *testing.T) {
 		t.Fatalf("--filter image=compat-ev-img:1 --filter event=tag: %q", got)
 	}
 }
+
+// TestStopTimeoutFlag: --timeout, Docker 28's spelling of -t, is the grace
+// period of stop and restart.
+func TestStopTimeoutFlag(t *testing.T) {
+	needE2E(t)
+	runDetached(t, "compat-timeout", e2e.image, "sh", "-c", "trap '' TERM; echo up; while :; do sleep 0.1; done")
+	waitFor(t, 10*time.Second, "the box's trap", func() bool { return a3s(t, "logs", "compat-timeout").stdout != "" })
+	timed := func(verb string) time.Duration {
+		began := time.Now()
+		if r := a3s(t, verb, "--timeout", "1", "compat-timeout"); r.code != 0 {
+			t.Fatalf("%s --timeout 1: code %d: %s", verb, r.code, r.stderr)
+		}
+		return time.Since(began)
+	}
+	if took := timed("restart"); took < time.Second {
+		t.Fatalf("restart --timeout 1 of a box ignoring SIGTERM took %s, less than its grace period", took)
+	}
+	waitFor(t, 10*time.Second, "the restarted box's trap", func() bool { return a3s(t, "logs", "compat-timeout").stdout == "up\nup\n" })
+	if took := timed("stop"); took < time.Second || took > 8*time.Second {
+		t.Fatalf("stop --timeout 1 of a box ignoring SIGTERM took %s, want about 1s", took)
+	}
+	if got := field(t, "compat-timeout", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 137" {
+		t.Fatalf("after stop --timeout 1: %s, want exited 137", got)
+	}
+}
