@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +111,46 @@ func TestStopTimeoutFlag(t *testing.T) {
 	}
 	if got := field(t, "compat-timeout", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 137" {
 		t.Fatalf("after stop --timeout 1: %s, want exited 137", got)
+	}
+}
+
+// TestContainerPrune: container prune removes the stopped boxes the
+// filters select, leaves running ones, and prints Docker's report.
+func TestContainerPrune(t *testing.T) {
+	needE2E(t)
+	root := e2e.root
+	for _, n := range []string{"compat-gone", "compat-kept", "compat-up"} {
+		defer a3sIn(t, root, "rm", "-f", n)
+	}
+	ok(t, root, "create", "--name", "compat-gone", "-l", "compat-prune=yes", e2e.image, "true")
+	ok(t, root, "create", "--name", "compat-kept", "-l", "compat-prune=no", e2e.image, "true")
+	ok(t, root, "run", "-d", "--name", "compat-up", "-l", "compat-prune=yes", e2e.image, "sleep", "300")
+	gone := strings.TrimSpace(ok(t, root, "inspect", "-f", "{{.Id}}", "compat-gone"))
+
+	// Without -f it asks, and a no leaves everything.
+	cmd := command(context.Background(), root, "container", "prune", "--filter", "label=compat-prune=yes")
+	cmd.Stdin = strings.NewReader("n\n")
+	out, err := cmd.Output()
+	if err == nil || !strings.HasPrefix(string(out), "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ") {
+		t.Fatalf("prune answered no: %v, %q", err, out)
+	}
+	if names := ok(t, root, "ps", "-a", "--filter", "label=compat-prune", "--format", "{{.Names}}"); len(strings.Fields(names)) != 3 {
+		t.Fatalf("a prune answered no removed boxes: %q", names)
+	}
+	got := ok(t, root, "container", "prune", "-f", "--filter", "label=compat-prune=yes")
+	if !regexp.MustCompile(`^Deleted Containers:\n` + gone + `\n\nTotal reclaimed space: \d+(\.\d+)?[kMG]?B\n$`).MatchString(got) {
+		t.Fatalf("container prune printed %q", got)
+	}
+	names := strings.Fields(ok(t, root, "ps", "-a", "--filter", "label=compat-prune", "--format", "{{.Names}}"))
+	sort.Strings(names)
+	if strings.Join(names, " ") != "compat-kept compat-up" {
+		t.Fatalf("after prune: %q, want the box of another label and the running one", names)
+	}
+	if got := ok(t, root, "container", "prune", "-f", "--filter", "label=compat-prune=yes"); got != "Total reclaimed space: 0B\n" {
+		t.Fatalf("a prune with nothing to remove printed %q", got)
+	}
+	if help := ok(t, root, "container", "--help"); !strings.Contains(help, "\n  prune       Remove all stopped boxes\n") ||
+		!strings.HasSuffix(help, "\nRun 'a3s-box container COMMAND --help' for more information on a command.\n") {
+		t.Fatalf("container --help:\n%s", help)
 	}
 }
