@@ -154,3 +154,17 @@ func TestContainerPrune(t *testing.T) {
 		t.Fatalf("container --help:\n%s", help)
 	}
 }
+
+// TestVersionServer: version has Docker's Server half, the same build as
+// the client, with the commit make build stamped.
+func TestVersionServer(t *testing.T) {
+	needE2E(t)
+	got := strings.Fields(ok(t, e2e.root, "version", "--format", "{{.Server.Version}} {{.Client.Version}} {{.Server.APIVersion}} {{.Client.Protocol}} {{.Server.GitCommit}} {{.Server.Os}}/{{.Server.Arch}}"))
+	if len(got) != 6 || got[0] != got[1] || got[2] != got[3] || !regexp.MustCompile(`^[0-9a-f]{7}$`).MatchString(got[4]) || got[5] != "linux/amd64" {
+		t.Fatalf("version --format: %q", got)
+	}
+	text := ok(t, e2e.root, "version")
+	if !strings.Contains(text, "\n\nServer: a3s-box\n Engine:\n  Version:          "+got[0]+"\n") || !strings.Contains(text, "\n qemu-microvm:\n  Version:          ") {
+		t.Fatalf("version:\n%s", text)
+	}
+}
