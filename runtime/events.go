@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // Event is one state change, in the shape of Docker's events API.
@@ -42,7 +44,7 @@ func eventsPath(root string) string { return filepath.Join(root, "events.jsonl")
 // emit appends a box event to the event log.
 func (r *Runtime) emit(rec *BoxRecord, action string, extra map[string]string) {
 	attrs := map[string]string{"name": rec.Name, "image": rec.ImageRef}
-	for k, v := range rec.Spec.Labels {
+	for k, v := range spec.UserLabels(rec.Spec.Labels) {
 		attrs[k] = v
 	}
 	for k, v := range extra {

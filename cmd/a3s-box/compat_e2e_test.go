@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/a3s-box/a3s-box/internal/statefile"
 )
 
 // TestKillThenRemove: kill returns once the box is down, so an rm right
@@ -166,5 +168,49 @@ func TestVersionServer(t *testing.T) {
 	text := ok(t, e2e.root, "version")
 	if !strings.Contains(text, "\n\nServer: a3s-box\n Engine:\n  Version:          "+got[0]+"\n") || !strings.Contains(text, "\n qemu-microvm:\n  Version:          ") {
 		t.Fatalf("version:\n%s", text)
+	}
+}
+
+// recordLabels reads a box's labels from its record on disk, where
+// a3s-box's own labels stay.
+func recordLabels(t *testing.T, root, box string) map[string]string {
+	t.Helper()
+	id := strings.TrimSpace(ok(t, root, "inspect", "-f", "{{.Id}}", box))
+	var rec struct {
+		Spec struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"spec"`
+	}
+	if err := statefile.ReadJSON(filepath.Join(root, "boxes", id, "config.json"), &rec); err != nil {
+		t.Fatalf("read box %s's record: %v", box, err)
+	}
+	return rec.Spec.Labels
+}
+
+// TestInternalLabelsHidden: a3s-box's own labels stay in the record and
+// in label filters, and out of ps, inspect and events.
+func TestInternalLabelsHidden(t *testing.T) {
+	needE2E(t)
+	since := time.Now()
+	runDetached(t, "compat-labels", "-l", "tier=web", e2e.image, "sleep", "300")
+	if l := recordLabels(t, e2e.root, "compat-labels"); l["a3s-box.stack"] != "_boxes" || l["a3s-box.box"] != "compat-labels" || l["a3s-box.config-hash"] == "" {
+		t.Fatalf("the record lacks a3s-box's labels: %v", l)
+	}
+	if got := ok(t, e2e.root, "ps", "--filter", "name=compat-labels", "--format", "{{.Labels}}"); got != "tier=web\n" {
+		t.Errorf("ps {{.Labels}}: %q, want tier=web alone", got)
+	}
+	if got := ok(t, e2e.root, "ps", "--filter", "name=compat-labels", "--format", "table {{.Names}}\t{{.Labels}}"); strings.Contains(got, "a3s-box.") {
+		t.Errorf("ps LABELS:\n%s", got)
+	}
+	if got := field(t, "compat-labels", "{{json .Config.Labels}}"); got != `{"tier":"web"}` {
+		t.Errorf("inspect .Config.Labels: %s", got)
+	}
+	if got := ok(t, e2e.root, "ps", "-q", "--filter", "label=a3s-box.stack=_boxes", "--filter", "name=compat-labels"); got == "" {
+		t.Errorf("ps --filter label=a3s-box.stack=_boxes does not find the box")
+	}
+	for _, ev := range eventsSince(t, since, "{{json .Actor.Attributes}}", "container=compat-labels") {
+		if strings.Contains(ev, "a3s-box.") || !strings.Contains(ev, `"tier":"web"`) {
+			t.Errorf("event attributes %s", ev)
+		}
 	}
 }

@@ -22,7 +22,9 @@ func goldenBoxes(now time.Time) []*runtime.Box {
 			BoxRecord: &runtime.BoxRecord{
 				ID: id, Name: name, Created: now.Add(-created), ImageRef: "registry.local/app/web:1.2",
 				ImageID: "sha256:" + id, Hostname: id[:12],
-				Spec: spec.Box{Image: "registry.local/app/web:1.2", Labels: map[string]string{"tier": "web", "team": "a"},
+				Spec: spec.Box{Image: "registry.local/app/web:1.2", Labels: map[string]string{"tier": "web", "team": "a",
+					// a3s-box's own labels stay out of every output.
+					"a3s-box.stack": "_boxes", "a3s-box.box": name, "a3s-box.config-hash": "0123abcd"},
 					Restart: spec.RestartPolicy{Name: spec.RestartOnFailure, MaxRetries: 3}, StopGracePeriod: &grace},
 				Main: &proto.Exec{Args: []string{"/bin/sh", "-c", "httpd -f -p 8080 -h /srv/www"}, Env: []string{"PATH=/bin"}, Dir: "/srv"},
 				Health: &spec.Healthcheck{Test: []string{"CMD-SHELL", "wget -q -O- localhost:8080"}, Interval: spec.Duration(time.Second),

@@ -130,8 +130,8 @@ func newPSRow(eng *engine.Engine, b *runtime.Box, now time.Time, noTrunc, size b
 		State:        b.State.Status,
 		Status:       boxStatus(b.State, now),
 		RestartCount: strconv.Itoa(b.State.RestartCount),
-		Labels:       joinLabels(b.Spec.Labels),
-		rowLabels:    rowLabels{labels: b.Spec.Labels},
+		Labels:       joinLabels(spec.UserLabels(b.Spec.Labels)),
+		rowLabels:    rowLabels{labels: spec.UserLabels(b.Spec.Labels)},
 		Health:       healthStatus(b.State),
 		Ports:        formatPorts(boxBindings(b)),
 	}
