@@ -53,7 +53,7 @@ func TestEventsDockerSequences(t *testing.T) {
 	ok(t, e2e.root, "stop", "-t", "5", "compat-ev")
 	ok(t, e2e.root, "start", "compat-ev")
 	ok(t, e2e.root, "kill", "compat-ev")
-	got := eventsSince(t, since, `{{.Action}}{{with .Actor.Attributes.signal}} signal={{.}}{{end}}{{with .Actor.Attributes.exitCode}} exitCode={{.}}{{end}}`, "container=compat-ev")
+	got := eventsSince(t, since, `{{.Action}}{{with index .Actor.Attributes "signal"}} signal={{.}}{{end}}{{with index .Actor.Attributes "exitCode"}} exitCode={{.}}{{end}}`, "container=compat-ev")
 	want := []string{
 		"create", "start",
 		"exec_create: sh -c exit 3", "exec_start: sh -c exit 3", "exec_die exitCode=3",
@@ -97,6 +97,10 @@ func TestStopTimeoutFlag(t *testing.T) {
 	needE2E(t)
 	runDetached(t, "compat-timeout", e2e.image, "sh", "-c", "trap '' TERM; echo up; while :; do sleep 0.1; done")
 	waitFor(t, 10*time.Second, "the box's trap", func() bool { return a3s(t, "logs", "compat-timeout").stdout != "" })
+	// ps spells the command as moby does.
+	if got := ok(t, e2e.root, "ps", "--filter", "name=compat-timeout", "--format", "{{.Command}}"); got != "\"sh -c 'trap '' TERM…\"\n" {
+		t.Errorf("ps {{.Command}}: %q", got)
+	}
 	timed := func(verb string) time.Duration {
 		began := time.Now()
 		if r := a3s(t, verb, "--timeout", "1", "compat-timeout"); r.code != 0 {
