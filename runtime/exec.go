@@ -31,13 +31,14 @@ func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio Proce
 		}
 		return nil, err
 	}
-	b, err := r.readBox(id)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
+	// The events need the box's name and labels; a record that cannot be
+	// read costs the events, not the exec.
+	b, rerr := r.readBox(id)
 	execID, cmd := newID(), strings.Join(ex.Args, " ")
 	emit := func(action string, code int) {
+		if rerr != nil {
+			return
+		}
 		attrs := map[string]string{"execID": execID}
 		if code >= 0 {
 			attrs["exitCode"] = strconv.Itoa(code)
