@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +104,22 @@ func TestGoldenEvents(t *testing.T) {
 		e := &runtime.Event{Type: "container", Action: action, Status: action, ID: "abc", From: "img:1", Scope: "local",
 			Actor: runtime.EventActor{ID: "abc", Attributes: map[string]string{"name": "web", "image": "img:1", "tier": "web"}},
 			Time:  at.Unix(), TimeNano: at.UnixNano()}
+		out.WriteString(eventLine(e) + "\n")
+		b, _ := json.Marshal(e)
+		out.Write(append(b, '\n'))
+	}
+	// Exec and image events, as the runtime and the image store write them.
+	for _, e := range []*runtime.Event{
+		{Type: "container", Action: "exec_create: sh -c exit 3", Status: "exec_create: sh -c exit 3", ID: "abc", From: "img:1",
+			Actor: runtime.EventActor{ID: "abc", Attributes: map[string]string{"name": "web", "image": "img:1", "execID": "e1"}}},
+		{Type: "container", Action: "exec_die", Status: "exec_die", ID: "abc", From: "img:1",
+			Actor: runtime.EventActor{ID: "abc", Attributes: map[string]string{"name": "web", "image": "img:1", "execID": "e1", "exitCode": "3"}}},
+		{Type: "image", Action: "pull", Status: "pull", ID: "busybox:1",
+			Actor: runtime.EventActor{ID: "busybox:1", Attributes: map[string]string{"name": "busybox"}}},
+		{Type: "image", Action: "tag", Status: "tag", ID: "sha256:" + strings.Repeat("1", 64),
+			Actor: runtime.EventActor{ID: "sha256:" + strings.Repeat("1", 64), Attributes: map[string]string{"name": "other:2"}}},
+	} {
+		e.Scope, e.Time, e.TimeNano = "local", at.Unix(), at.UnixNano()
 		out.WriteString(eventLine(e) + "\n")
 		b, _ := json.Marshal(e)
 		out.Write(append(b, '\n'))
