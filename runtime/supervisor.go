@@ -593,7 +593,7 @@ func (s *supervisor) stop(sig syscall.Signal, timeout int) int {
 			_ = p.Signal(syscall.SIGKILL)
 			select {
 			case <-p.Done():
-			case <-time.After(5 * time.Second):
+			case <-time.After(killGrace):
 				// The guest does not answer: stop the VM itself.
 				vm.Kill()
 			}
@@ -648,8 +648,23 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 	if sig == syscall.SIGKILL || sig == stopSignal(s.rec) {
 		s.resumeToEnd()
 	}
+	if sig == syscall.SIGKILL && !proxy && vm != nil {
+		// The caller waits for the box to go down: a guest that does not
+		// carry the SIGKILL out has its VM stopped, as stop does.
+		go func() {
+			select {
+			case <-p.Done():
+			case <-time.After(killGrace):
+				_ = vm.Kill()
+			}
+		}()
+	}
 	return err
 }
+
+// killGrace is how long a SIGKILL has to end the main process before the
+// VM itself is stopped.
+const killGrace = 5 * time.Second
 
 // resumeToEnd unpauses a paused box after a signal that ends it was
 // sent, as Docker does: a frozen process takes no signal, not even
