@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	it "github.com/a3s-box/a3s-box/runtime/image/imagetest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -40,6 +41,21 @@ func TestEvents(t *testing.T) {
 	if _, err := s.Load(ctx, bytes.NewReader(buf.Bytes())); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Tag(ctx, "other:2", addr+"/test/pushed:1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Push(ctx, addr+"/test/pushed:1", PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tarball, err := it.Tar([]it.Entry{it.Dir("etc", 0o755), it.File("etc/hostname", 0o644, "box\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported, err := s.Import(ctx, bytes.NewReader(tarball), ImportOptions{Ref: "imported:1", Source: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iid := imported.ID.String()
 	want := []string{
 		"pull " + ref + " " + addr + "/test/busybox",
 		"tag " + id + " other:2",
@@ -48,6 +64,9 @@ func TestEvents(t *testing.T) {
 		"untag " + id + " " + ref,
 		"delete " + id + " " + id,
 		"load " + id + " " + id,
+		"tag " + id + " " + addr + "/test/pushed:1",
+		"push " + addr + "/test/pushed:1 " + addr + "/test/pushed",
+		"import " + iid + " " + iid,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("events:\n%q\nwant\n%q", got, want)
