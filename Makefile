@@ -5,6 +5,10 @@ OUT          ?= out
 KERNEL_CACHE ?= $(HOME)/.cache/a3s-box/kernel
 GO           ?= go
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The commit and its time, for `version` (GOFLAGS may turn off Go's own
+# VCS stamping).
+GIT_COMMIT   ?= $(shell git rev-parse --short=7 HEAD 2>/dev/null)
+BUILD_TIME   ?= $(shell git log -1 --format=%cI 2>/dev/null)
 
 # Debian packages a3s-box needs at build and run time. dpkg (dpkg-deb),
 # apt, util-linux (flock) and gzip are essential packages and always there.
@@ -109,7 +113,7 @@ $(OUT):
 	@mkdir -p $@
 
 $(OUT)/a3s-box: $(A3S_BOX_SRC) go.mod go.sum | $(OUT)
-	$(GO) build -ldflags '-X github.com/a3s-box/a3s-box/runtime.Version=$(VERSION)' -o $@ ./cmd/a3s-box
+	$(GO) build -ldflags '-X github.com/a3s-box/a3s-box/runtime.Version=$(VERSION) -X main.gitCommit=$(GIT_COMMIT) -X main.buildTime=$(BUILD_TIME)' -o $@ ./cmd/a3s-box
 
 # guestinit is PID 1 of a guest that has no libc: static, no cgo.
 $(OUT)/guestinit: $(GUESTINIT_SRC) go.mod go.sum | $(OUT)

@@ -12,9 +12,9 @@ import (
 // Docker, and mark the one-off boxes of `compose run`, which belong to no
 // desired state.
 const (
-	LabelStack   = "a3s-box.stack"
-	LabelBox     = "a3s-box.box"
-	LabelHash    = "a3s-box.config-hash"
+	LabelStack   = spec.InternalLabelPrefix + "stack"
+	LabelBox     = spec.InternalLabelPrefix + "box"
+	LabelHash    = spec.InternalLabelPrefix + "config-hash"
 	LabelProject = "com.docker.compose.project"
 	LabelService = "com.docker.compose.service"
 	LabelNumber  = "com.docker.compose.container-number"

@@ -8,7 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"time"
+
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // Event is one state change, in the shape of Docker's events API.
@@ -33,47 +37,55 @@ type EventActor struct {
 // When is the event's time.
 func (e *Event) When() time.Time { return time.Unix(0, e.TimeNano) }
 
-func (r *Runtime) eventsPath() string { return filepath.Join(r.root, "events.jsonl") }
+func (r *Runtime) eventsPath() string { return eventsPath(r.root) }
 
-// emit appends a box event to the event log. Each event is one write of
-// one line to a file opened for appending, so writers in several
-// processes never interleave within a line.
+func eventsPath(root string) string { return filepath.Join(root, "events.jsonl") }
+
+// emit appends a box event to the event log.
 func (r *Runtime) emit(rec *BoxRecord, action string, extra map[string]string) {
 	attrs := map[string]string{"name": rec.Name, "image": rec.ImageRef}
-	for k, v := range rec.Spec.Labels {
+	for k, v := range spec.UserLabels(rec.Spec.Labels) {
 		attrs[k] = v
 	}
 	for k, v := range extra {
 		attrs[k] = v
 	}
-	now := time.Now()
-	e := Event{
-		Status: action, ID: rec.ID, From: rec.ImageRef,
-		Type: "container", Action: action, Scope: "local",
-		Actor: EventActor{ID: rec.ID, Attributes: attrs},
-		Time:  now.Unix(), TimeNano: now.UnixNano(),
-	}
-	r.appendEvent(&e)
+	e := newEvent("container", rec.ID, action, attrs)
+	e.Status, e.ID, e.From = action, rec.ID, rec.ImageRef
+	appendEvent(r.root, e)
+}
+
+// signalAttr is a kill event's attribute: the signal's number, as
+// Docker gives it.
+func signalAttr(sig syscall.Signal) map[string]string {
+	return map[string]string{"signal": strconv.Itoa(int(sig))}
 }
 
 // emitObject appends an event of an object that is not a box (a volume,
 // a network): Docker's form, the object's ID as the actor.
 func (r *Runtime) emitObject(typ, id, action string, attrs map[string]string) {
-	now := time.Now()
-	r.appendEvent(&Event{
-		Type: typ, Action: action, Scope: "local",
-		Actor: EventActor{ID: id, Attributes: attrs},
-		Time:  now.Unix(), TimeNano: now.UnixNano(),
-	})
+	appendEvent(r.root, newEvent(typ, id, action, attrs))
 }
 
-// appendEvent writes one event to the log.
-func (r *Runtime) appendEvent(e *Event) {
+// newEvent is an event of now.
+func newEvent(typ, actor, action string, attrs map[string]string) *Event {
+	now := time.Now()
+	return &Event{
+		Type: typ, Action: action, Scope: "local",
+		Actor: EventActor{ID: actor, Attributes: attrs},
+		Time:  now.Unix(), TimeNano: now.UnixNano(),
+	}
+}
+
+// appendEvent writes one event to root's log. Each event is one write of
+// one line to a file opened for appending, so writers in several
+// processes never interleave within a line.
+func appendEvent(root string, e *Event) {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return
 	}
-	f, err := os.OpenFile(r.eventsPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(eventsPath(root), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return
 	}

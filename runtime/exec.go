@@ -2,9 +2,12 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +18,11 @@ import (
 // Exec starts a process in running box id, as `docker exec` does; the
 // supervisor relays a stream of the guest session to the caller, which
 // then speaks the guest protocol itself.
+//
+// It records Docker's exec events: exec_create and exec_start (their
+// actions carry the command, "exec_start: sh -c ..."), and exec_die with
+// the exit code once the caller has seen the process end; a detached
+// exec's end is not seen, so it has no exec_die.
 func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio ProcessIO) (*Process, error) {
 	conn, _, err := r.call(ctx, id, &supRequest{Op: "exec"})
 	if err != nil {
@@ -23,7 +31,36 @@ func (r *Runtime) Exec(ctx context.Context, id string, ex *proto.Exec, pio Proce
 		}
 		return nil, err
 	}
-	return startProcess(ctx, conn, ex, pio)
+	// The events need the box's name and labels; a record that cannot be
+	// read costs the events, not the exec.
+	b, rerr := r.readBox(id)
+	execID, cmd := newID(), strings.Join(ex.Args, " ")
+	emit := func(action string, code int) {
+		if rerr != nil {
+			return
+		}
+		attrs := map[string]string{"execID": execID}
+		if code >= 0 {
+			attrs["exitCode"] = strconv.Itoa(code)
+		}
+		r.emit(b.BoxRecord, action, attrs)
+	}
+	// Both are recorded before the process runs, so its exec_die, which
+	// the process's reader may write at any time, comes after them.
+	emit("exec_create: "+cmd, -1)
+	emit("exec_start: "+cmd, -1)
+	if pio.Stdout != nil || pio.Stderr != nil || pio.Stdin != nil {
+		pio.ended = func(exit *proto.Exit, err error) {
+			if err == nil && exit != nil {
+				emit("exec_die", exit.Code)
+			}
+		}
+	}
+	p, err := startProcess(ctx, conn, ex, pio)
+	if se := (*StartError)(nil); errors.As(err, &se) {
+		emit("exec_die", se.Code)
+	}
+	return p, err
 }
 
 // relayExec joins a client to a new stream of the guest session. On a

@@ -119,6 +119,8 @@ func (g *Guest) Close() error { return g.sess.Close() }
 type ProcessIO struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// ended hears the process's exit before Wait returns it.
+	ended func(*proto.Exit, error)
 }
 
 // Process is a process running in the guest.
@@ -196,6 +198,9 @@ func (p *Process) readLoop(pio ProcessIO) {
 	p.exit, p.err = p.copyOut(pio)
 	if p.err != nil && !errors.Is(p.err, ErrDetached) {
 		p.err = fmt.Errorf("process %d: lost the guest: %w", p.PID, p.err)
+	}
+	if pio.ended != nil {
+		pio.ended(p.exit, p.err)
 	}
 }
 

@@ -23,6 +23,12 @@ func OpenImages(cfg *Config) (*image.Store, error) {
 	}
 	boxes := filepath.Join(cfg.Root, "boxes")
 	s.InUse = func() ([]image.BoxImage, error) { return boxImages(boxes) }
+	root := cfg.Root
+	s.Event = func(action, actor string, attrs map[string]string) {
+		e := newEvent("image", actor, action, attrs)
+		e.Status, e.ID = action, actor
+		appendEvent(root, e)
+	}
 	return s, nil
 }
 

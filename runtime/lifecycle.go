@@ -154,8 +154,13 @@ func (r *Runtime) Stop(ctx context.Context, id string, sig syscall.Signal, timeo
 	if err != nil {
 		return err
 	}
-	// The box is down once its supervisor has let go of it (its ports
-	// and network devices too), so a start right after finds it free.
+	return r.waitDown(ctx, id)
+}
+
+// waitDown waits until box id is down for good: its supervisor has let
+// go of it (its ports and network devices too), so a start or a remove
+// right after finds it free.
+func (r *Runtime) waitDown(ctx context.Context, id string) error {
 	lock, err := r.waitSupervisorGone(ctx, id)
 	if lock != nil {
 		lock.Release()
@@ -201,13 +206,19 @@ func StopTimeout(b *Box) int {
 	return DefaultStopTimeout
 }
 
-// Kill sends sig to box id's main process.
+// Kill sends sig to box id's main process. A SIGKILL returns once the
+// box is down, as Docker's kill does, so an rm right after finds it
+// stopped; any other signal is only delivered, since the box may well
+// go on running.
 func (r *Runtime) Kill(ctx context.Context, id string, sig syscall.Signal) error {
 	_, err := r.request(ctx, id, &supRequest{Op: "kill", Signal: int(sig)})
 	if errors.Is(err, ErrNotRunning) {
 		return fmt.Errorf("cannot kill box %s: %w", id[:12], err)
 	}
-	return err
+	if err != nil || sig != syscall.SIGKILL {
+		return err
+	}
+	return r.waitDown(ctx, id)
 }
 
 // Pause freezes box id's VM; Unpause resumes it.

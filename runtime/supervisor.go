@@ -592,6 +592,9 @@ func (s *supervisor) stop(sig syscall.Signal, timeout int) int {
 			cancel()
 		}
 	} else {
+		// Docker's stop reports each signal it sends as a kill, so a
+		// stop reads kill, (kill,) die, stop.
+		s.r.emit(s.rec, "kill", signalAttr(sig))
 		_ = p.Signal(sig)
 		s.resumeToEnd()
 		var grace <-chan time.Time
@@ -601,10 +604,11 @@ func (s *supervisor) stop(sig syscall.Signal, timeout int) int {
 		select {
 		case <-p.Done():
 		case <-grace:
+			s.r.emit(s.rec, "kill", signalAttr(syscall.SIGKILL))
 			_ = p.Signal(syscall.SIGKILL)
 			select {
 			case <-p.Done():
-			case <-time.After(5 * time.Second):
+			case <-time.After(killGrace):
 				// The guest does not answer: stop the VM itself.
 				vm.Kill()
 			}
@@ -650,7 +654,7 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 	force := s.forwarded >= forceAfter
 	s.mu.Unlock()
 	if !proxy {
-		s.r.emit(s.rec, "kill", map[string]string{"signal": fmt.Sprint(int(sig))})
+		s.r.emit(s.rec, "kill", signalAttr(sig))
 	}
 	if force && vm != nil {
 		return vm.Kill()
@@ -659,8 +663,23 @@ func (s *supervisor) kill(sig syscall.Signal, proxy bool) error {
 	if sig == syscall.SIGKILL || sig == stopSignal(s.rec) {
 		s.resumeToEnd()
 	}
+	if sig == syscall.SIGKILL && !proxy && vm != nil {
+		// The caller waits for the box to go down: a guest that does not
+		// carry the SIGKILL out has its VM stopped, as stop does.
+		go func() {
+			select {
+			case <-p.Done():
+			case <-time.After(killGrace):
+				_ = vm.Kill()
+			}
+		}()
+	}
 	return err
 }
+
+// killGrace is how long a SIGKILL has to end the main process before the
+// VM itself is stopped.
+const killGrace = 5 * time.Second
 
 // resumeToEnd unpauses a paused box after a signal that ends it was
 // sent, as Docker does: a frozen process takes no signal, not even

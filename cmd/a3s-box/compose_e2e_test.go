@@ -176,7 +176,7 @@ func TestCompose(t *testing.T) {
 		if len(lines) != 4 || !header.MatchString(lines[0]) {
 			t.Fatalf("compose ps:\n%s", out)
 		}
-		for i, want := range []string{`^shop-api-1 +\S+ +"sh -c echo api up; …" +api +.* ago +Up .*\(healthy\)`,
+		for i, want := range []string{`^shop-api-1 +\S+ +"sh -c 'echo api up;…" +api +.* ago +Up .*\(healthy\)`,
 			`^shop-db-1 +\S+ +".*" +db +.* +Up .*\(healthy\)`, `^shop-web-1 +\S+ +".*" +web +.* +Up `} {
 			if !regexp.MustCompile(want).MatchString(lines[i+1]) {
 				t.Errorf("row %d %q does not match %s", i+1, lines[i+1], want)

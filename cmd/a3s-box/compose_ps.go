@@ -65,7 +65,7 @@ func newComposePSRow(b projectBox, project string, now time.Time, noTrunc bool) 
 		Command: ps.Command, CreatedAt: ps.CreatedAt, ExitCode: b.State.ExitCode, Health: ps.Health,
 		ID: b.ID, Image: ps.Image, Labels: ps.Labels, LocalVolumes: strconv.Itoa(localVolumes(b.Box)),
 		Name: b.Name, Names: b.Name, Project: project, Publishers: []composePublisher{}, RunningFor: ps.RunningFor,
-		Service: b.service, State: ps.State, Status: ps.Status, rowLabels: rowLabels{labels: b.Spec.Labels},
+		Service: b.service, State: ps.State, Status: ps.Status, rowLabels: rowLabels{labels: spec.UserLabels(b.Spec.Labels)},
 	}
 	if !noTrunc {
 		r.ID = b.ID[:12]

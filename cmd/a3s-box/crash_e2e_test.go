@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -115,7 +114,7 @@ func TestRenameMovesDesiredState(t *testing.T) {
 	ok(t, root, "rename", "rn-a", "rn-b")
 	ok(t, root, "create", "--name", "rn-a", e2e.image, "true")
 	for _, name := range []string{"rn-a", "rn-b"} {
-		if got := strings.TrimSpace(ok(t, root, "inspect", "-f", `{{index .Config.Labels "a3s-box.box"}}`, name)); got != name {
+		if got := recordLabels(t, root, name)["a3s-box.box"]; got != name {
 			t.Errorf("box %s is labelled as the implicit stack's %q", name, got)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ func goldenBoxes(now time.Time) []*runtime.Box {
 			BoxRecord: &runtime.BoxRecord{
 				ID: id, Name: name, Created: now.Add(-created), ImageRef: "registry.local/app/web:1.2",
 				ImageID: "sha256:" + id, Hostname: id[:12],
-				Spec: spec.Box{Image: "registry.local/app/web:1.2", Labels: map[string]string{"tier": "web", "team": "a"},
+				Spec: spec.Box{Image: "registry.local/app/web:1.2", Labels: map[string]string{"tier": "web", "team": "a",
+					// a3s-box's own labels stay out of every output.
+					"a3s-box.stack": "_boxes", "a3s-box.box": name, "a3s-box.config-hash": "0123abcd"},
 					Restart: spec.RestartPolicy{Name: spec.RestartOnFailure, MaxRetries: 3}, StopGracePeriod: &grace},
 				Main: &proto.Exec{Args: []string{"/bin/sh", "-c", "httpd -f -p 8080 -h /srv/www"}, Env: []string{"PATH=/bin"}, Dir: "/srv"},
 				Health: &spec.Healthcheck{Test: []string{"CMD-SHELL", "wget -q -O- localhost:8080"}, Interval: spec.Duration(time.Second),
@@ -101,6 +104,22 @@ func TestGoldenEvents(t *testing.T) {
 		e := &runtime.Event{Type: "container", Action: action, Status: action, ID: "abc", From: "img:1", Scope: "local",
 			Actor: runtime.EventActor{ID: "abc", Attributes: map[string]string{"name": "web", "image": "img:1", "tier": "web"}},
 			Time:  at.Unix(), TimeNano: at.UnixNano()}
+		out.WriteString(eventLine(e) + "\n")
+		b, _ := json.Marshal(e)
+		out.Write(append(b, '\n'))
+	}
+	// Exec and image events, as the runtime and the image store write them.
+	for _, e := range []*runtime.Event{
+		{Type: "container", Action: "exec_create: sh -c exit 3", Status: "exec_create: sh -c exit 3", ID: "abc", From: "img:1",
+			Actor: runtime.EventActor{ID: "abc", Attributes: map[string]string{"name": "web", "image": "img:1", "execID": "e1"}}},
+		{Type: "container", Action: "exec_die", Status: "exec_die", ID: "abc", From: "img:1",
+			Actor: runtime.EventActor{ID: "abc", Attributes: map[string]string{"name": "web", "image": "img:1", "execID": "e1", "exitCode": "3"}}},
+		{Type: "image", Action: "pull", Status: "pull", ID: "busybox:1",
+			Actor: runtime.EventActor{ID: "busybox:1", Attributes: map[string]string{"name": "busybox"}}},
+		{Type: "image", Action: "tag", Status: "tag", ID: "sha256:" + strings.Repeat("1", 64),
+			Actor: runtime.EventActor{ID: "sha256:" + strings.Repeat("1", 64), Attributes: map[string]string{"name": "other:2"}}},
+	} {
+		e.Scope, e.Time, e.TimeNano = "local", at.Unix(), at.UnixNano()
 		out.WriteString(eventLine(e) + "\n")
 		b, _ := json.Marshal(e)
 		out.Write(append(b, '\n'))

@@ -20,7 +20,6 @@ import (
 
 func init() {
 	register(&verb{name: "info", summary: "Display system-wide information", errCode: 1, run: infoVerb})
-	register(&verb{name: "version", summary: "Show the a3s-box version information", errCode: 1, run: versionVerb})
 }
 
 // Info is what `a3s-box info` reports; --format templates see its
@@ -187,75 +186,6 @@ func writeInfo(w io.Writer, i *Info) {
 		" Root Dir: "+i.Root,
 		" Disk Usage: "+dockerSize(i.DiskUsage),
 	)...))
-}
-
-// Version is what `a3s-box version` reports.
-type Version struct {
-	Client struct {
-		Version   string
-		Protocol  int // the guest protocol this a3s-box speaks
-		GoVersion string
-		Os        string
-		Arch      string
-	}
-	// GuestAgent is what the last guest to boot under the root said of
-	// itself; empty before any box has booted.
-	GuestAgent struct {
-		Version  string
-		Protocol int
-		Kernel   string
-		Box      string
-		Seen     string
-	}
-}
-
-func versionVerb(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags("version", "version [OPTIONS]", "Show the a3s-box version information")
-	format := fs.StringP("format", "f", "", "Format output using a Go template, or 'json'")
-	if err := c.parse(fs, args, 1); err != nil {
-		return err
-	}
-	var v Version
-	v.Client.Version, v.Client.Protocol, v.Client.GoVersion = runtime.Version, proto.Version, goruntime.Version()
-	v.Client.Os, v.Client.Arch = goruntime.GOOS, goruntime.GOARCH
-	eng, err := c.engine(ctx)
-	if err != nil {
-		return err
-	}
-	g, err := eng.LastGuest()
-	if err != nil {
-		fmt.Fprintf(c.stderr, "WARNING: %v\n", err)
-	}
-	if g != nil {
-		a := &v.GuestAgent
-		a.Version, a.Protocol, a.Kernel, a.Box = g.Version, g.Protocol, g.Kernel, g.Box
-		a.Seen = g.Seen.Local().Format("Mon Jan 2 15:04:05 2006")
-	}
-	if *format != "" {
-		return writeFormatted(c, *format, v)
-	}
-	line := func(k, val string) string { return fmt.Sprintf(" %-18s %s", k+":", val) }
-	out := []string{
-		"Client:",
-		line("Version", v.Client.Version),
-		line("Protocol", fmt.Sprint(v.Client.Protocol)),
-		line("Go version", v.Client.GoVersion),
-		line("OS/Arch", v.Client.Os+"/"+v.Client.Arch),
-		"",
-		"Guest agent:",
-	}
-	if g == nil {
-		out = append(out, line("Version", "not known until a box boots"))
-	} else {
-		out = append(out,
-			line("Version", v.GuestAgent.Version),
-			line("Protocol", fmt.Sprint(v.GuestAgent.Protocol)),
-			line("Kernel", v.GuestAgent.Kernel),
-			line("Seen", v.GuestAgent.Seen+" (box "+v.GuestAgent.Box+")"),
-		)
-	}
-	fmt.Fprint(c.stdout, joinLines(out...))
-	return nil
 }
 
 // writeFormatted renders v with a Go template, or as JSON for "json", as

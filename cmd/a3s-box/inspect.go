@@ -135,7 +135,7 @@ func newInspect(eng *engine.Engine, b *runtime.Box, size bool) *inspectJSON {
 	j.Config = inspectConfig{
 		Hostname: b.Hostname, User: b.Main.User, OpenStdin: b.Spec.Interactive, Env: b.Main.Env,
 		Cmd: b.Spec.Command, Image: b.Spec.Image, WorkingDir: b.Main.Dir, Entrypoint: b.Spec.Entrypoint,
-		Labels: b.Spec.Labels, StopSignal: b.StopSignal,
+		Labels: spec.UserLabels(b.Spec.Labels), StopSignal: b.StopSignal,
 	}
 	if j.Config.Labels == nil {
 		j.Config.Labels = map[string]string{}

@@ -143,7 +143,10 @@ type stopOpts struct {
 
 func newStopOpts(c *cli, name, usage, summary string) *stopOpts {
 	o := &stopOpts{fs: c.newFlags(name, usage, summary)}
-	o.fs.IntVarP(&o.timeout, "time", "t", 0, "Seconds to wait before killing the box (default: the box's stop timeout, 10)")
+	// --timeout is Docker 28's spelling; --time stays, as Docker keeps it.
+	o.fs.IntVarP(&o.timeout, "timeout", "t", 0, "Seconds to wait before killing the box (default: the box's stop timeout, 10)")
+	o.fs.IntVar(&o.timeout, "time", 0, "Seconds to wait before killing the box (deprecated: use --timeout)")
+	_ = o.fs.MarkHidden("time")
 	o.fs.StringVarP(&o.sig, "signal", "s", "", "Signal to send to the box (default: the box's stop signal, SIGTERM)")
 	return o
 }
@@ -155,10 +158,14 @@ func (o *stopOpts) parse(c *cli, args []string) error {
 	if err := needArgs(o.fs, o.fs.Name(), 1); err != nil {
 		return err
 	}
-	if o.fs.Changed("time") && o.timeout < -1 {
-		return fmt.Errorf("invalid value for --time: %d: must be -1 (wait for ever) or more", o.timeout)
+	set := o.fs.Changed("time") || o.fs.Changed("timeout")
+	if o.fs.Changed("time") && o.fs.Changed("timeout") {
+		return errors.New("conflicting options: --time and --timeout")
 	}
-	if !o.fs.Changed("time") {
+	if set && o.timeout < -1 {
+		return fmt.Errorf("invalid value for --timeout: %d: must be -1 (wait for ever) or more", o.timeout)
+	}
+	if !set {
 		o.timeout = -2 // the box's own
 	}
 	if o.sig != "" {

@@ -414,7 +414,7 @@ func TestLifecycleBadInput(t *testing.T) {
 		{[]string{"ps", "--filter", "colour=red"}, 1, "invalid filter 'colour'"},
 		{[]string{"ps", "-a", "--format", "{{.Nope}}"}, 1, "Nope"},
 		{[]string{"ps", "--format", "{{.ID"}, 1, "template parsing error"},
-		{[]string{"stop", "-t", "-5", "lc-bad-0"}, 1, "--time"},
+		{[]string{"stop", "-t", "-5", "lc-bad-0"}, 1, "--timeout"},
 		{[]string{"kill", "lc-bad-0"}, 1, "not running"},
 		{[]string{"rename", "lc-bad-0", "lc-bad-1"}, 1, "already in use"},
 		{[]string{"rename", "lc-bad-0", "bad/name"}, 1, "invalid box name"},

@@ -181,6 +181,9 @@ func eventFilter(args []string) (func(*runtime.Event) bool, error) {
 		case "volume":
 			return e.Type == "volume" && e.Actor.ID == v
 		case "image":
+			if e.Type == "image" {
+				return e.Actor.ID == v || a["name"] == v
+			}
 			return a["image"] == v || e.From == v
 		case "network":
 			return e.Type == "network" && (e.Actor.ID == v || a["name"] == v || strings.HasPrefix(e.Actor.ID, v))

@@ -116,12 +116,29 @@ func psVerb(ctx context.Context, c *cli, args []string) error {
 	return l.print(rows)
 }
 
+// psCommand is Docker's COMMAND before the CLI quotes it: the program,
+// then its arguments, each one holding a space put in single quotes, as
+// moby's daemon spells a container's command in its listing.
+func psCommand(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	out := []string{args[0]}
+	for _, a := range args[1:] {
+		if strings.Contains(a, " ") {
+			a = "'" + a + "'"
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, " ")
+}
+
 func newPSRow(eng *engine.Engine, b *runtime.Box, now time.Time, noTrunc, size bool) psRow {
-	cmd := strconv.Quote(strings.Join(b.Main.Args, " "))
+	cmd := strconv.Quote(psCommand(b.Main.Args))
 	id := b.ID
 	if !noTrunc {
 		id = id[:12]
-		cmd = strconv.Quote(truncate(strings.Join(b.Main.Args, " "), 20))
+		cmd = strconv.Quote(truncate(psCommand(b.Main.Args), 20))
 	}
 	r := psRow{
 		ID: id, Image: b.ImageRef, Command: cmd, Names: b.Name,
@@ -130,8 +147,8 @@ func newPSRow(eng *engine.Engine, b *runtime.Box, now time.Time, noTrunc, size b
 		State:        b.State.Status,
 		Status:       boxStatus(b.State, now),
 		RestartCount: strconv.Itoa(b.State.RestartCount),
-		Labels:       joinLabels(b.Spec.Labels),
-		rowLabels:    rowLabels{labels: b.Spec.Labels},
+		Labels:       joinLabels(spec.UserLabels(b.Spec.Labels)),
+		rowLabels:    rowLabels{labels: spec.UserLabels(b.Spec.Labels)},
 		Health:       healthStatus(b.State),
 		Ports:        formatPorts(boxBindings(b)),
 	}

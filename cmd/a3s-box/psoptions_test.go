@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,24 @@ func TestGoldenTop(t *testing.T) {
 	o, _ := parsePSOptions([]string{"-p", "94", "-o", "pid"})
 	if _, rows := o.render(tbl, now); len(rows) != 1 || rows[0][0] != "94" {
 		t.Fatalf("-p 94: %v", rows)
+	}
+}
+
+func TestPSCommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // quoted, truncated as ps shows it
+	}{
+		{nil, `""`},
+		{[]string{"sleep", "300"}, `"sleep 300"`},
+		{[]string{"sh", "-c", "echo started; while :; do sleep 0.1; done"}, `"sh -c 'echo started…"`},
+		{[]string{"/bin/sh", "-c", "httpd -f -p 8080"}, `"/bin/sh -c 'httpd -…"`},
+		{[]string{"/my prog", "a b"}, `"/my prog 'a b'"`},
+		{[]string{"echo", `say "hi"`}, `"echo 'say \"hi\"'"`},
+	}
+	for _, tt := range tests {
+		if got := strconv.Quote(truncate(psCommand(tt.args), 20)); got != tt.want {
+			t.Errorf("%q: %s, want %s", tt.args, got, tt.want)
+		}
 	}
 }

@@ -154,7 +154,7 @@ func TestApplyStack(t *testing.T) {
 	if db := recs[0].Stack.Boxes["db"]; db.CPUs != 1 || db.Restart != "on-failure:2" {
 		t.Errorf("the stack's db after update: %+v", db)
 	}
-	if h := field(t, "st-db-1", `{{index .Config.Labels "a3s-box.config-hash"}}`); h != recs[0].Boxes["db"].Hash {
+	if h := recordLabels(t, e2e.root, "st-db-1")["a3s-box.config-hash"]; h != recs[0].Boxes["db"].Hash {
 		t.Errorf("db's config hash %s, the stack's %s", h, recs[0].Boxes["db"].Hash)
 	}
 	if p := a3s(t, "plan", "-f", file); p.code != 2 || !regexp.MustCompile(`(?m)^recreate +st-db-1 \(config changed\)$`).MatchString(p.stdout) {

@@ -54,6 +54,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (*I
 		s.collectQuietly()
 		return nil, fmt.Errorf("import %s: %w", opts.Source, err)
 	}
+	s.emitID("import", img.ID, "")
 	return img, nil
 }
 

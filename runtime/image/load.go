@@ -109,6 +109,11 @@ func (s *Store) load1(ctx context.Context, r io.Reader) (*Loaded, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		for _, img := range imgs {
+			s.emitID("load", img.id, "")
+		}
+	}
 	return out, err
 }
 

@@ -137,6 +137,7 @@ func (s *Store) pull(ctx context.Context, r name.Reference, opts PullOptions) (*
 		s.collectQuietly()
 		return nil, err
 	}
+	s.emit("pull", Familiar(canonical(r)), Familiar(repoName(r.Context())))
 	return img, nil
 }
 

@@ -42,6 +42,7 @@ func (s *Store) Push(ctx context.Context, ref string, opts PushOptions) (*Pushed
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", Familiar(full), describe(err))
 	}
+	s.emit("push", Familiar(full), Familiar(repoName(r.Context())))
 	return out, nil
 }
 

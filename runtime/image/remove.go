@@ -24,6 +24,8 @@ type Removal struct {
 	Untagged []string  // full references removed
 	Deleted  []v1.Hash // image IDs removed from the store
 	Freed    int64     // bytes of blobs and root filesystems deleted
+
+	events []removed
 }
 
 // Tag names the image source (a reference or ID) target as well.
@@ -43,7 +45,13 @@ func (s *Store) Tag(ctx context.Context, source, target string) error {
 	if err != nil {
 		return err
 	}
-	return s.tag(ctx, canonical(t), desc)
+	if err := s.tag(ctx, canonical(t), desc); err != nil {
+		return err
+	}
+	if id, err := s.configDigest(desc.Digest); err == nil {
+		s.emitID("tag", id, canonical(t))
+	}
+	return nil
 }
 
 // descriptor is manifest d's entry in the layout's index.
@@ -85,6 +93,7 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) (*Remov
 	if err != nil {
 		return nil, err
 	}
+	s.emitRemoval(rm)
 	rm.Freed, _ = s.collect(ctx)
 	return rm, nil
 }
@@ -98,7 +107,8 @@ func (s *Store) removeRef(idx *v1.IndexManifest, refs *refIndex, ref string, d v
 	}
 	if _, ok := refs.Refs[ref]; ok {
 		delete(refs.Refs, ref)
-		rm.Untagged = append(rm.Untagged, ref)
+		id, _ := s.configDigest(d)
+		rm.untag(ref, id)
 	}
 	if len(others) > 0 || len(users[d]) > 0 {
 		return nil
@@ -108,8 +118,12 @@ func (s *Store) removeRef(idx *v1.IndexManifest, refs *refIndex, ref string, d v
 
 func (s *Store) removeIDs(idx *v1.IndexManifest, refs *refIndex, id string, ds []v1.Hash, users map[v1.Hash][]string, force bool, rm *Removal) error {
 	var names []string
+	nameIDs := map[string]v1.Hash{}
 	for _, d := range ds {
-		names = append(names, namesOf(refs, d)...)
+		for _, n := range namesOf(refs, d) {
+			names = append(names, n)
+			nameIDs[n], _ = s.configDigest(d)
+		}
 		if len(users[d]) > 0 && !force {
 			return fmt.Errorf("%w: unable to delete %s (must be forced) - image is being used by box %s", ErrConflict, strings.TrimPrefix(id, "sha256:"), short(users[d][0]))
 		}
@@ -119,7 +133,7 @@ func (s *Store) removeIDs(idx *v1.IndexManifest, refs *refIndex, id string, ds [
 	}
 	for _, n := range names {
 		delete(refs.Refs, n)
-		rm.Untagged = append(rm.Untagged, n)
+		rm.untag(n, nameIDs[n])
 	}
 	for _, d := range ds {
 		if err := s.unindex(idx, d, rm); err != nil {
@@ -150,6 +164,7 @@ func (s *Store) unindex(idx *v1.IndexManifest, d v1.Hash, rm *Removal) error {
 	idx.Manifests = slices.DeleteFunc(idx.Manifests, func(m v1.Descriptor) bool { return m.Digest == d })
 	if !slices.Contains(rm.Deleted, id) {
 		rm.Deleted = append(rm.Deleted, id)
+		rm.events = append(rm.events, removed{id: id})
 	}
 	return nil
 }
@@ -224,9 +239,10 @@ func (s *Store) Prune(ctx context.Context, all bool, keep func(*Image) bool) (*R
 					continue
 				}
 			}
+			id, _ := s.configDigest(m.Digest)
 			for _, n := range names {
 				delete(refs.Refs, n)
-				rm.Untagged = append(rm.Untagged, n)
+				rm.untag(n, id)
 			}
 			if err := s.unindex(idx, m.Digest, rm); err != nil {
 				return err
@@ -237,6 +253,7 @@ func (s *Store) Prune(ctx context.Context, all bool, keep func(*Image) bool) (*R
 	if err != nil {
 		return nil, err
 	}
+	s.emitRemoval(rm)
 	freed, err := s.collect(ctx)
 	rm.Freed = freed
 	return rm, err

@@ -139,6 +139,9 @@ func (s *Store) Save(ctx context.Context, w io.Writer, names []string) error {
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("save: %w", err)
 	}
+	for _, img := range imgs {
+		s.emitID("save", img.m.Config.Digest, "")
+	}
 	return nil
 }
 

@@ -60,6 +60,10 @@ type Store struct {
 	// that an image a box needs is neither removed unforced nor has its
 	// root filesystem deleted. Nil means no boxes.
 	InUse func() ([]BoxImage, error)
+	// Event hears of each change once it is made (Docker's image events:
+	// pull, push, tag, untag, delete, import, load, save), with the
+	// event's actor and attributes; nil hears nothing.
+	Event func(action, actor string, attrs map[string]string)
 
 	builds atomic.Int64 // root filesystems this Store built (read by tests)
 }
