@@ -24,7 +24,8 @@ type ExecOptions struct {
 // process's environment, user and directory unless told otherwise. pio
 // with no streams runs it detached.
 func (e *Engine) Exec(ctx context.Context, b *runtime.Box, o ExecOptions, pio runtime.ProcessIO) (*runtime.Process, error) {
-	ex := &proto.Exec{Args: o.Args, Env: spec.MergeEnv(b.Main.Env, o.Env), Dir: b.Main.Dir, User: b.Main.User, Tty: o.Tty, Rows: o.Rows, Cols: o.Cols}
+	ex := &proto.Exec{Args: o.Args, Env: spec.MergeEnv(b.Main.Env, o.Env), Dir: b.Main.Dir, User: b.Main.User, Tty: o.Tty, Rows: o.Rows, Cols: o.Cols,
+		Groups: b.Main.Groups, Caps: b.Main.Caps, Rlimits: b.Main.Rlimits, NoNewPrivs: b.Main.NoNewPrivs}
 	if o.Dir != "" {
 		ex.Dir = o.Dir
 	}
