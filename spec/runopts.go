@@ -124,7 +124,7 @@ func (u Ulimit) String() string {
 }
 
 // sysctlName is a sysctl's dotted name: each part a name of /proc/sys.
-var sysctlName = regexp.MustCompile(`^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_*:-]+)+$`)
+var sysctlName = regexp.MustCompile(`^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)+$`)
 
 // ParseSysctl reads KEY=VALUE. The name takes dots (or slashes, as
 // /proc/sys spells it) between parts, and nothing that leads out of
