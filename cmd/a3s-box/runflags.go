@@ -25,8 +25,7 @@ type runOptFlags struct {
 	expose, labelFiles    []string
 	logDriver             string
 	logOpts               []string
-	mac, platform         string
-	devices, gpus         []string
+	platform              string
 	cidfile, pull         string
 	quiet                 bool
 	attach                []string
@@ -35,13 +34,49 @@ type runOptFlags struct {
 	securityOpt, groupAdd []string
 }
 
-// refusedFlags are Docker run flags that cannot mean anything for a box,
-// with the reason given when one is used.
+// refusedFlags are Docker run flags that cannot mean anything for a box
+// (or that a3s-box does not do), with the reason given when one is used.
 var refusedFlags = map[string]string{
-	"device":      "a box is a virtual machine with its own kernel: host devices are not passed through to it",
-	"gpus":        "a box is a virtual machine with its own kernel: no GPU is passed through to it",
-	"mac-address": "a box's NIC addresses are derived from its ID and NIC slot and cannot be chosen",
+	"device":              "a box is a virtual machine with its own kernel: host devices are not passed through to it",
+	"gpus":                "a box is a virtual machine with its own kernel: no GPU is passed through to it",
+	"mac-address":         "a box's NIC addresses are derived from its ID and NIC slot and cannot be chosen",
+	"pid":                 namespaceReason,
+	"ipc":                 namespaceReason,
+	"uts":                 namespaceReason,
+	"userns":              namespaceReason,
+	"cgroupns":            namespaceReason,
+	"cgroup-parent":       "a box's processes are in its guest's own cgroup, and its VMM in a3s-box's",
+	"runtime":             "every box is a QEMU microVM",
+	"isolation":           "every box is a QEMU microVM",
+	"device-cgroup-rule":  "no host device is passed through to a box",
+	"device-read-bps":     "a box's disks are files of the host, not its devices",
+	"device-write-bps":    "a box's disks are files of the host, not its devices",
+	"device-read-iops":    "a box's disks are files of the host, not its devices",
+	"device-write-iops":   "a box's disks are files of the host, not its devices",
+	"blkio-weight":        "a box's disk I/O is its VMM's, not weighted",
+	"blkio-weight-device": "a box's disk I/O is its VMM's, not weighted",
+	"cpu-period":          "a box's CPU time is capped with --cpus",
+	"cpu-quota":           "a box's CPU time is capped with --cpus",
+	"cpu-rt-period":       "a box's vCPUs get no real-time scheduling",
+	"cpu-rt-runtime":      "a box's vCPUs get no real-time scheduling",
+	"cpuset-mems":         "a box's memory is its VM's (-m)",
+	"kernel-memory":       "a box's memory is its VM's (-m)",
+	"memory-swappiness":   "a box's guest has no swap",
+	"oom-kill-disable":    "a box's memory is its VM's (-m): its own kernel handles running out",
+	"oom-score-adj":       "a box's memory is its VM's (-m): its own kernel handles running out",
+	"storage-opt":         "a box's writable disk has a fixed size",
+	"ip6":                 "a3s-box networks are IPv4 only",
+	"link-local-ip":       "a3s-box networks are IPv4 only",
+	"link":                "boxes on one network reach each other by name; use --network",
+	"volumes-from":        "name the volumes with -v instead",
+	"init":                "a box's main process is never PID 1: guestinit is, and it reaps orphans",
+	"volume-driver":       "volumes are local",
 }
+
+const namespaceReason = "a box is a virtual machine with its own kernel: it shares no namespace with the host or another box"
+
+// refusedBools are the refused flags that Docker takes without a value.
+var refusedBools = []string{"oom-kill-disable", "init"}
 
 func (f *runOptFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.o.ReadOnly, "read-only", false, "Mount the box's root filesystem as read only")
@@ -65,9 +100,14 @@ func (f *runOptFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.swap, "memory-swap", "", "Swap limit equal to memory plus swap (recorded only)")
 	fs.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the box (json-file, local, none)")
 	fs.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options (max-size, max-file)")
-	fs.StringVar(&f.mac, "mac-address", "", "Box MAC address (refused: NIC addresses are derived)")
-	fs.StringArrayVar(&f.devices, "device", nil, "Add a host device (refused: no passthrough)")
-	fs.StringArrayVar(&f.gpus, "gpus", nil, "GPU devices (refused: no passthrough)")
+	for name, why := range refusedFlags {
+		fs.StringArray(name, nil, "Refused: "+why)
+		if slices.Contains(refusedBools, name) {
+			fs.Lookup(name).NoOptDefVal = "true"
+		}
+		_ = fs.MarkHidden(name) // docs/cli.md lists them
+
+	}
 	fs.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable (linux/amd64 only)")
 	fs.StringVar(&f.cidfile, "cidfile", "", "Write the box ID to the file")
 	fs.StringVar(&f.pull, "pull", "missing", "Pull image before running (always, missing, never)")
@@ -77,10 +117,14 @@ func (f *runOptFlags) add(fs *pflag.FlagSet) {
 
 // apply checks the flags and puts them into b.
 func (f *runOptFlags) apply(fs *pflag.FlagSet, b *spec.Box) error {
-	for _, name := range []string{"device", "gpus", "mac-address"} {
-		if fs.Changed(name) {
-			return fmt.Errorf("--%s is not supported: %s", name, refusedFlags[name])
+	var refused []string
+	fs.Visit(func(fl *pflag.Flag) {
+		if _, ok := refusedFlags[fl.Name]; ok {
+			refused = append(refused, fl.Name)
 		}
+	})
+	if len(refused) > 0 {
+		return fmt.Errorf("--%s is not supported: %s", refused[0], refusedFlags[refused[0]])
 	}
 	if f.platform != "" && f.platform != "linux/amd64" && f.platform != "linux/x86_64" {
 		return fmt.Errorf("--platform %s is not supported: a box boots a linux/amd64 kernel and runs linux/amd64 images only", f.platform)
