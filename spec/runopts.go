@@ -130,13 +130,13 @@ var sysctlName = regexp.MustCompile(`^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)+$`)
 // /proc/sys spells it) between parts, and nothing that leads out of
 // /proc/sys.
 func ParseSysctl(s string) (key, value string, err error) {
-	key, value, ok := strings.Cut(s, "=")
+	name, value, ok := strings.Cut(s, "=")
 	if !ok {
 		return "", "", fmt.Errorf("sysctl %q is not in the form KEY=VALUE", s)
 	}
-	key = strings.ReplaceAll(key, "/", ".")
+	key = strings.ReplaceAll(name, "/", ".")
 	if !sysctlName.MatchString(key) {
-		return "", "", fmt.Errorf("sysctl %q: the name must be dotted parts of letters, digits, '_' and '-', such as net.ipv4.ip_forward", key)
+		return "", "", fmt.Errorf("sysctl %q: the name must be dotted parts of letters, digits, '_' and '-', such as net.ipv4.ip_forward", name)
 	}
 	if strings.ContainsAny(value, "\n\x00") {
 		return "", "", fmt.Errorf("sysctl %q: the value must be one line", key)
