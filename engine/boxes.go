@@ -25,6 +25,12 @@ func (e *Engine) ResolveImage(ctx context.Context, ref string, progress io.Write
 	return e.rt.ResolveImage(ctx, ref, progress)
 }
 
+// ResolveImagePolicy finds or pulls ref's image as a --pull policy says
+// (runtime.PullMissing, PullAlways, PullNever).
+func (e *Engine) ResolveImagePolicy(ctx context.Context, ref, policy string, progress io.Writer) (*image.Image, error) {
+	return e.rt.ResolveImagePolicy(ctx, ref, policy, progress)
+}
+
 // Create makes box b from img without starting it, as `create` does. The
 // box joins the desired state (the implicit stack) wanted stopped, so a
 // reconcile keeps it as it is until it is started; a box with AutoRemove

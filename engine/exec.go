@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/runtime"
@@ -15,6 +16,9 @@ type ExecOptions struct {
 	Env []string
 	// Dir and User default to the main process's.
 	Dir, User string
+	// Privileged gives the process every capability, whatever its box's
+	// set (exec --privileged).
+	Privileged bool
 	// Tty gives the process a terminal of Rows x Cols.
 	Tty        bool
 	Rows, Cols uint16
@@ -24,7 +28,11 @@ type ExecOptions struct {
 // process's environment, user and directory unless told otherwise. pio
 // with no streams runs it detached.
 func (e *Engine) Exec(ctx context.Context, b *runtime.Box, o ExecOptions, pio runtime.ProcessIO) (*runtime.Process, error) {
-	ex := &proto.Exec{Args: o.Args, Env: spec.MergeEnv(b.Main.Env, o.Env), Dir: b.Main.Dir, User: b.Main.User, Tty: o.Tty, Rows: o.Rows, Cols: o.Cols}
+	ex := &proto.Exec{Args: o.Args, Env: spec.MergeEnv(b.Main.Env, o.Env), Dir: b.Main.Dir, User: b.Main.User, Tty: o.Tty, Rows: o.Rows, Cols: o.Cols,
+		Groups: b.Main.Groups, Caps: b.Main.Caps, Rlimits: b.Main.Rlimits, NoNewPrivs: b.Main.NoNewPrivs}
+	if o.Privileged {
+		ex.Caps = slices.Clone(spec.Capabilities)
+	}
 	if o.Dir != "" {
 		ex.Dir = o.Dir
 	}

@@ -45,6 +45,14 @@ func setupCgroup() error {
 		return fmt.Errorf("box cgroup: %w", err)
 	}
 	defer unix.Close(mfd)
+	// The pids controller for the box's cgroup (--pids-limit); a kernel
+	// without it leaves the box unbounded, and --pids-limit then fails.
+	if fd, err := unix.Openat(mfd, "cgroup.subtree_control", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+		if _, err := unix.Write(fd, []byte("+pids")); err != nil {
+			logf("enable the pids controller: %v", err)
+		}
+		unix.Close(fd)
+	}
 	if err := unix.Mkdirat(mfd, "a3s-box", 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("box cgroup: %w", err)
 	}

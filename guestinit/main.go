@@ -19,6 +19,9 @@ import (
 var version = "dev"
 
 func main() {
+	if os.Args[0] == shimArg0 && os.Getpid() != 1 {
+		runShim()
+	}
 	if os.Getpid() != 1 {
 		fmt.Fprintln(os.Stderr, "guestinit: must run as PID 1 inside an a3s-box guest")
 		os.Exit(2)

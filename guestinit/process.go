@@ -88,7 +88,7 @@ func (g *guest) execute(ex *proto.Exec, st net.Conn, w *proto.Writer) *proto.Exi
 		return startFailure(err)
 	}
 	attr.Files = append(attr.Files, outW, errW)
-	p, wait, err := g.reaper.start(path, ex.Args, attr)
+	p, wait, err := g.startBoxProcess(ex, path, attr)
 	outW.Close()
 	errW.Close()
 	if attr.Files[0] != nil {
@@ -210,6 +210,9 @@ func prepare(ex *proto.Exec) (string, *os.ProcAttr, error) {
 	}
 	u, err := resolveUser(ex.User, "/etc/passwd", "/etc/group")
 	if err != nil {
+		return "", nil, &startError{126, err.Error()}
+	}
+	if err := addGroups(u, ex.Groups, "/etc/group"); err != nil {
 		return "", nil, &startError{126, err.Error()}
 	}
 	env := withDefaults(ex.Env, u)

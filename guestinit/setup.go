@@ -38,7 +38,15 @@ func applySetup(s *proto.Setup) error {
 			return err
 		}
 	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("set domain name: %w", err)
+		}
+	}
 	if err := applyMounts(s.Mounts); err != nil {
+		return err
+	}
+	if err := applyKernelSettings(s); err != nil {
 		return err
 	}
 	return loopbackUp()

@@ -28,7 +28,7 @@ func (g *guest) executeTTY(ex *proto.Exec, path string, attr *os.ProcAttr, st ne
 	if !hasEnv(attr.Env, "TERM") {
 		attr.Env = append(attr.Env, "TERM=xterm")
 	}
-	p, wait, err := g.reaper.start(path, ex.Args, attr)
+	p, wait, err := g.startBoxProcess(ex, path, attr)
 	tty.Close()
 	if err != nil {
 		return startFailure(classifyStart(ex.Args[0], err))

@@ -33,6 +33,24 @@ const shutdownWait = 10 * time.Second
 // ResolveImage finds ref in the local store, pulling it when absent, as
 // `docker run` does.
 func (r *Runtime) ResolveImage(ctx context.Context, ref string, progress io.Writer) (*image.Image, error) {
+	return r.ResolveImagePolicy(ctx, ref, PullMissing, progress)
+}
+
+// Pull policies of run and create (--pull).
+const (
+	PullMissing = "missing" // pull when the image is not here
+	PullAlways  = "always"  // pull even when it is
+	PullNever   = "never"   // use the image here, or fail
+)
+
+// ResolveImagePolicy finds ref's image as policy says.
+func (r *Runtime) ResolveImagePolicy(ctx context.Context, ref, policy string, progress io.Writer) (*image.Image, error) {
+	pull := func() (*image.Image, error) {
+		return r.Images.Pull(ctx, ref, image.PullOptions{Insecure: r.Config.Insecure, Progress: image.LineProgress(progress)})
+	}
+	if policy == PullAlways {
+		return pull()
+	}
 	img, err := r.Images.Get(ctx, ref)
 	if err == nil {
 		return img, nil
@@ -40,10 +58,13 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string, progress io.Writ
 	if !errors.Is(err, image.ErrNotFound) {
 		return nil, err
 	}
+	if policy == PullNever {
+		return nil, fmt.Errorf("no such image: %s (--pull never)", ref)
+	}
 	if progress != nil {
 		fmt.Fprintf(progress, "Unable to find image '%s' locally\n", ref)
 	}
-	return r.Images.Pull(ctx, ref, image.PullOptions{Insecure: r.Config.Insecure, Progress: image.LineProgress(progress)})
+	return pull()
 }
 
 func resources(b *spec.Box) (cpus, memMiB int, err error) {

@@ -99,7 +99,8 @@ func checkHealth(ctx context.Context, g *Guest, main *proto.Exec, h *spec.Health
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout.D())
 	defer cancel()
 	out := capped.New(healthOutputMax)
-	ex := &proto.Exec{Args: healthArgs(h.Test), Env: main.Env, Dir: main.Dir, User: main.User}
+	ex := &proto.Exec{Args: healthArgs(h.Test), Env: main.Env, Dir: main.Dir, User: main.User,
+		Groups: main.Groups, Caps: main.Caps, Rlimits: main.Rlimits, NoNewPrivs: main.NoNewPrivs}
 	p, err := g.Exec(ctx, ex, ProcessIO{Stdout: out, Stderr: out})
 	if err != nil {
 		res.End, res.ExitCode, res.Output = time.Now().UTC(), 1, err.Error()

@@ -11,11 +11,14 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 // A box's log is Docker's json-file shape: one JSON object per line of
-// output, with its stream and time. It is rotated by size, keeping one
-// older file.
+// output, with its stream and time. It is rotated by size (--log-opt
+// max-size, 10 MiB by default), keeping one older file (none with
+// --log-opt max-file=1); --log-driver none keeps no log.
 const (
 	logMaxSize  = 10 << 20
 	logMaxLine  = 16 << 10 // longer lines are split, as Docker does
@@ -38,9 +41,25 @@ type logWriter struct {
 	f       *os.File
 	size    int64
 	pending map[string][]byte // unterminated line per stream
+	maxSize int64
+	keepOld bool // rotation keeps the older file
 }
 
-func openLog(path string) (*logWriter, error) {
+// openLog opens a box's log as its --log-driver and --log-opt say; with
+// none it is a writer that keeps nothing.
+func openLog(path string, lc *spec.Logging) (*logWriter, error) {
+	l := &logWriter{path: path, pending: map[string][]byte{}, maxSize: logMaxSize, keepOld: true}
+	if lc != nil {
+		if lc.Driver == "none" {
+			return l, nil
+		}
+		if v, ok := lc.Options["max-size"]; ok {
+			if n, err := spec.ParseBytes(v); err == nil && n > 0 {
+				l.maxSize = n
+			}
+		}
+		l.keepOld = lc.Options["max-file"] != "1"
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open box log: %w", err)
@@ -50,7 +69,8 @@ func openLog(path string) (*logWriter, error) {
 		f.Close()
 		return nil, err
 	}
-	return &logWriter{path: path, f: f, size: fi.Size(), pending: map[string][]byte{}}, nil
+	l.f, l.size = f, fi.Size()
+	return l, nil
 }
 
 // write takes a chunk of one stream's output.
@@ -85,12 +105,15 @@ func (l *logWriter) flush() {
 }
 
 func (l *logWriter) append(stream string, line []byte) {
+	if l.f == nil {
+		return // --log-driver none
+	}
 	b, err := json.Marshal(&LogEntry{Log: string(line), Stream: stream, Time: time.Now().UTC()})
 	if err != nil {
 		return
 	}
 	b = append(b, '\n')
-	if l.size+int64(len(b)) > logMaxSize {
+	if l.size+int64(len(b)) > l.maxSize {
 		l.rotate()
 	}
 	n, _ := l.f.Write(b)
@@ -99,7 +122,9 @@ func (l *logWriter) append(stream string, line []byte) {
 
 func (l *logWriter) rotate() {
 	l.f.Close()
-	_ = os.Rename(l.path, l.path+".1")
+	if l.keepOld {
+		_ = os.Rename(l.path, l.path+".1")
+	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		// Keep writing into the renamed file rather than losing output.
@@ -110,7 +135,9 @@ func (l *logWriter) rotate() {
 
 func (l *logWriter) close() {
 	l.flush()
-	l.f.Close()
+	if l.f != nil {
+		l.f.Close()
+	}
 }
 
 // LogOptions selects the lines `logs` shows.

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func TestLogWriterLinesAndRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, logFileName)
-	l, err := openLog(path)
+	l, err := openLog(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,4 +67,43 @@ func truncateForTest(s string) string {
 		return s[:20] + "..."
 	}
 	return s
+}
+
+// --log-driver none keeps no file; max-size rotates early, and
+// max-file=1 keeps no older file.
+func TestLogWriterOptions(t *testing.T) {
+	tests := []struct {
+		name      string
+		lc        *spec.Logging
+		log, old  bool // the files there after writing 40 lines
+		maxLogLen int64
+	}{
+		{"none", &spec.Logging{Driver: "none"}, false, false, 0},
+		{"small", &spec.Logging{Options: map[string]string{"max-size": "1k"}}, true, true, 1 << 10},
+		{"small, one file", &spec.Logging{Driver: "json-file", Options: map[string]string{"max-size": "1k", "max-file": "1"}}, true, false, 1 << 10},
+		{"default", nil, true, false, logMaxSize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), logFileName)
+			l, err := openLog(path, tt.lc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 40 {
+				l.write("stdout", []byte(strings.Repeat("y", 60)+"\n"))
+			}
+			l.close()
+			fi, err := os.Stat(path)
+			if (err == nil) != tt.log {
+				t.Fatalf("log file: %v, want it there: %v", err, tt.log)
+			}
+			if _, err := os.Stat(path + ".1"); (err == nil) != tt.old {
+				t.Fatalf("older file: %v, want it there: %v", err, tt.old)
+			}
+			if tt.log && fi.Size() > tt.maxLogLen {
+				t.Fatalf("log of %d bytes, over %d", fi.Size(), tt.maxLogLen)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 
 	"github.com/a3s-box/a3s-box/guestinit/proto"
 	"github.com/a3s-box/a3s-box/spec"
@@ -48,5 +49,36 @@ func MainProcess(b *spec.Box, img *v1.Config, hostname string) (*proto.Exec, err
 	if b.User != "" {
 		ex.User = b.User
 	}
+	processSecurity(ex, &b.RunOptions)
 	return ex, nil
+}
+
+// processSecurity gives a box's process the capabilities, limits, groups
+// and no_new_privs its box asks for.
+func processSecurity(ex *proto.Exec, o *spec.RunOptions) {
+	ex.Caps = o.CapabilitySet()
+	if ex.Caps == nil {
+		ex.Caps = []string{} // none, which nil would not say
+	}
+	ex.NoNewPrivs = o.NoNewPrivileges()
+	ex.Groups = o.GroupAdd
+	for _, u := range o.Ulimits {
+		ex.Rlimits = append(ex.Rlimits, proto.Rlimit{Name: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+}
+
+// kernelSetup adds to a box's Setup what its run options ask of the
+// guest kernel and of /etc/resolv.conf.
+func kernelSetup(s *proto.Setup, o *spec.RunOptions) {
+	s.Domainname, s.Sysctls, s.ShmSize, s.ReadOnly = o.Domainname, o.Sysctls, o.ShmSize, o.ReadOnly
+	if o.PidsLimit > 0 {
+		s.PidsLimit = o.PidsLimit
+	}
+	if len(o.DNSSearch) > 0 {
+		// Docker's --dns-search . leaves the search line out.
+		s.DNSSearch = slices.DeleteFunc(slices.Clone(o.DNSSearch), func(d string) bool { return d == "." })
+	}
+	if len(o.DNSOptions) > 0 {
+		s.DNSOptions = o.DNSOptions
+	}
 }

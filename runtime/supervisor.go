@@ -170,7 +170,7 @@ func (r *Runtime) Supervise(ctx context.Context, id string, o SuperviseOptions) 
 
 // start records the supervisor in the box's state.
 func (s *supervisor) start() error {
-	logs, err := openLog(s.r.logPath(s.rec.ID))
+	logs, err := openLog(s.r.logPath(s.rec.ID), s.rec.Spec.Logging)
 	if err != nil {
 		return err
 	}
@@ -378,6 +378,7 @@ func (s *supervisor) runOnce(ctx context.Context) (code int, started bool, err e
 	if err := s.net.setup(ctx, g, setup); err != nil {
 		return cancelled(err)
 	}
+	kernelSetup(setup, &s.rec.Spec.RunOptions)
 	if err := g.Setup(ctx, setup); err != nil {
 		return cancelled(err)
 	}

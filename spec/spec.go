@@ -68,6 +68,10 @@ type Box struct {
 	// Init runs a minimal init that forwards signals and reaps zombies as
 	// the parent of the main process (Docker's --init).
 	Init bool `json:"init,omitempty"`
+	// The settings below are the box's process and kernel settings of
+	// docker run (the guest applies them: the box has a kernel of its
+	// own) and the host resources Docker records; see runopts.go.
+	RunOptions
 	// Replicas is how many boxes of this configuration a stack runs
 	// (compose's scale and deploy.replicas), named <stack>-<box>-1..N;
 	// nil means one. It is not part of a box's config hash: scaling

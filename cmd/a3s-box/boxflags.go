@@ -27,6 +27,7 @@ type boxFlags struct {
 	noHealthcheck  bool
 	mounts         *mountFlags
 	net            netFlags
+	run            runOptFlags
 }
 
 func addBoxFlags(fs *pflag.FlagSet) *boxFlags {
@@ -57,6 +58,7 @@ func addBoxFlags(fs *pflag.FlagSet) *boxFlags {
 	fs.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any box-specified HEALTHCHECK")
 	f.mounts = addMountFlags(fs)
 	f.net.add(fs)
+	f.run.add(fs)
 	return f
 }
 
@@ -137,6 +139,9 @@ func (f *boxFlags) box(fs *pflag.FlagSet) (*spec.Box, error) {
 		return nil, err
 	}
 	if err := f.net.apply(&b); err != nil {
+		return nil, err
+	}
+	if err := f.run.apply(fs, &b); err != nil {
 		return nil, err
 	}
 	return &b, nil

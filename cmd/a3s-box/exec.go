@@ -26,7 +26,7 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	envFiles := fs.StringArray("env-file", nil, "Read in a file of environment variables")
 	workdir := fs.StringP("workdir", "w", "", "Working directory inside the box")
 	user := fs.StringP("user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
-	fs.Bool("privileged", false, "Give extended privileges to the command (a box's processes already run with the guest's full privileges)")
+	privileged := fs.Bool("privileged", false, "Give every capability to the command")
 	if err := c.parse(fs, args, 1); err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func execVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	ex := engine.ExecOptions{Args: fs.Args()[1:], Env: env, Dir: *workdir, User: *user}
+	ex := engine.ExecOptions{Args: fs.Args()[1:], Env: env, Dir: *workdir, User: *user, Privileged: *privileged}
 	pio := runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr}
 	var t *terminal
 	switch {

@@ -90,6 +90,12 @@ func TestGoldenInspect(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	rt := &runtime.Runtime{Driver: &vmm.QEMU{}}
 	b := goldenBoxes(now)[0]
+	b.Spec.RunOptions = spec.RunOptions{ReadOnly: true, Sysctls: map[string]string{"net.ipv4.ip_forward": "1"},
+		Ulimits: []spec.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}}, PidsLimit: 100, CapAdd: []string{"SYS_ADMIN"},
+		CapDrop: []string{"NET_RAW"}, SecurityOpt: []string{"no-new-privileges"}, GroupAdd: []string{"audio"},
+		Domainname: "example.org", DNSSearch: []string{"example.org"}, DNSOptions: []string{"ndots:2"},
+		Expose: []string{"9000/tcp"}, CPUSet: "0", CPUShares: 512, MemReservation: 64 << 20,
+		Logging: &spec.Logging{Driver: "local", Options: map[string]string{"max-size": "1m"}}}
 	out, err := json.MarshalIndent([]any{newInspect(engine.New(rt), b, false)}, "", "    ")
 	if err != nil {
 		t.Fatal(err)

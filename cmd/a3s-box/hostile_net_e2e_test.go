@@ -40,10 +40,12 @@ func TestHostileNetwork(t *testing.T) {
 		return fmt.Sprintf(`mkdir -p /www && echo hello-%s > /www/index.html && exec httpd -f -p 80 -h /www`, name)
 	}
 	pubPort := freePort(t)
-	must("run", "-d", "--name", "victim", "--network", "hn", "-p", fmt.Sprintf("127.0.0.1:%d:80", pubPort), e2e.image, "sh", "-c", serve("victim"))
-	must("run", "-d", "--name", "attacker", "--network", "hn", e2e.image, "sh", "-c", serve("attacker"))
-	must("run", "-d", "--name", "client", "--network", "hn", e2e.image, "sleep", "3600")
-	must("run", "-d", "--name", "open", "--network", "hnopen", e2e.image, "sleep", "3600")
+	// --privileged: each box is a root with every capability of its
+	// guest kernel, as any box may ask to be.
+	must("run", "-d", "--privileged", "--name", "victim", "--network", "hn", "-p", fmt.Sprintf("127.0.0.1:%d:80", pubPort), e2e.image, "sh", "-c", serve("victim"))
+	must("run", "-d", "--privileged", "--name", "attacker", "--network", "hn", e2e.image, "sh", "-c", serve("attacker"))
+	must("run", "-d", "--privileged", "--name", "client", "--network", "hn", e2e.image, "sleep", "3600")
+	must("run", "-d", "--privileged", "--name", "open", "--network", "hnopen", e2e.image, "sleep", "3600")
 
 	inBox := func(box, script string) string { t.Helper(); return shIn(t, root, box, script) }
 	get := func(box, url string) string { t.Helper(); return wgetIn(t, root, box, url) }

@@ -62,6 +62,7 @@ type inspectHostConfig struct {
 	PortBindings map[string][]inspectPort `json:"PortBindings"`
 	DNS          []string                 `json:"Dns"`
 	ExtraHosts   []string                 `json:"ExtraHosts"`
+	inspectRunHost
 }
 
 type inspectConfig struct {
@@ -77,6 +78,7 @@ type inspectConfig struct {
 	Labels      map[string]string `json:"Labels"`
 	StopSignal  string            `json:"StopSignal,omitempty"`
 	StopTimeout *int              `json:"StopTimeout,omitempty"`
+	inspectRunConfig
 }
 
 type inspectHealth struct {
@@ -137,6 +139,7 @@ func newInspect(eng *engine.Engine, b *runtime.Box, size bool) *inspectJSON {
 		Cmd: b.Spec.Command, Image: b.Spec.Image, WorkingDir: b.Main.Dir, Entrypoint: b.Spec.Entrypoint,
 		Labels: spec.UserLabels(b.Spec.Labels), StopSignal: b.StopSignal,
 	}
+	j.HostConfig.inspectRunHost, j.Config.inspectRunConfig = newInspectRun(&b.Spec.RunOptions)
 	if j.Config.Labels == nil {
 		j.Config.Labels = map[string]string{}
 	}

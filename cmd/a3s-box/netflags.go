@@ -101,8 +101,8 @@ func (f *netFlags) apply(b *spec.Box) error {
 	return nil
 }
 
-// publishExposed adds, for -P, every port the image exposes that -p does
-// not publish, on a free host port.
+// publishExposed adds, for -P, every port the image or --expose exposes
+// that -p does not publish, on a free host port.
 func (f *netFlags) publishExposed(b *spec.Box, img *image.Image) error {
 	if !f.publishAll {
 		return nil
@@ -115,6 +115,7 @@ func (f *netFlags) publishExposed(b *spec.Box, img *image.Image) error {
 	for k := range img.Config.ExposedPorts {
 		exposed = append(exposed, k)
 	}
+	exposed = append(exposed, b.Expose...) // --expose
 	sort.Strings(exposed)
 	for _, k := range exposed {
 		port, proto, _ := strings.Cut(k, "/")
@@ -128,6 +129,7 @@ func (f *netFlags) publishExposed(b *spec.Box, img *image.Image) error {
 		if have[fmt.Sprintf("%d/%s", n, proto)] {
 			continue
 		}
+		have[fmt.Sprintf("%d/%s", n, proto)] = true
 		p := spec.Port{ContainerPort: uint16(n)}
 		if proto != "tcp" {
 			p.Protocol = proto

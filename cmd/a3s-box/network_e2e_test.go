@@ -202,7 +202,7 @@ func TestNetworks(t *testing.T) {
 		"-p", fmt.Sprintf("127.0.0.1:%d:80", httpPort), "-p", "127.0.0.1::7/udp", img, "sh", "-c", web)
 	must("run", "-d", "--name", "cli", "--network", "front", img, "sleep", "3600")
 	must("run", "-d", "--name", "other", "--network", "back", "-P", img, "sh", "-c", serve("other"))
-	must("run", "-d", "--name", "jail", "--network", "jail", img, "sh", "-c", serve("jail"))
+	must("run", "-d", "--privileged", "--name", "jail", "--network", "jail", img, "sh", "-c", serve("jail"))
 
 	inBox := func(box, script string) string { t.Helper(); return shIn(t, root, box, script) }
 	reaches := func(box, url string) string { t.Helper(); return wgetIn(t, root, box, url) }

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/a3s-box/a3s-box/engine"
 	"github.com/a3s-box/a3s-box/runtime"
 	"github.com/a3s-box/a3s-box/runtime/image"
+	"github.com/a3s-box/a3s-box/spec"
 )
 
 func init() {
@@ -39,6 +43,9 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return &exitError{125, err}
 	}
+	if *detach && len(bf.run.attach) > 0 {
+		return &exitError{125, errors.New("conflicting options: cannot specify both --attach and --detach")}
+	}
 	if b.Tty && b.Interactive && !*detach && !isTerminal(c.stdin) {
 		return &exitError{125, errors.New("the input device is not a TTY; leave out -t, or run from a terminal")}
 	}
@@ -52,18 +59,33 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	e, err := c.engine(ctx)
+	writeCID, removeCID, err := writeCIDFile(bf.run.cidfile)
 	if err != nil {
 		return &exitError{125, err}
 	}
-	img, err := resolveWithSignals(ctx, cancel, e, b.Image, c, sigs)
+	e, err := c.engine(ctx)
 	if err != nil {
+		removeCID()
+		return &exitError{125, err}
+	}
+	img, err := resolveWithSignals(ctx, cancel, e, b.Image, bf.run.pull, bf.run.progress(c), sigs)
+	if err != nil {
+		removeCID()
 		return err
 	}
 	if err := bf.net.publishExposed(b, img); err != nil {
+		removeCID()
 		return &exitError{125, err}
 	}
 	box, err := e.Run(ctx, b, img, engine.RunOptions{Attach: !*detach})
+	if box == nil && err != nil {
+		removeCID()
+	}
+	if box != nil {
+		if err := writeCID(box.ID); err != nil {
+			return &exitError{125, err}
+		}
+	}
 	if err != nil {
 		return startFailure(err)
 	}
@@ -71,14 +93,18 @@ func runVerb(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintln(c.stdout, box.ID)
 		return nil
 	}
-	return c.attach(ctx, e, box, attachOpts{stdin: b.Interactive, tty: b.Tty, keys: keys}, sigs)
+	o := attachOpts{stdin: b.Interactive, tty: b.Tty, keys: keys}
+	o.streams(bf.run.attach)
+	return c.attach(ctx, e, box, o, sigs)
 }
 
 // attachOpts says how a CLI joins a box's main process.
 type attachOpts struct {
-	stdin bool   // relay stdin (the box was created with -i)
-	tty   bool   // the box has a terminal: raw mode, sizes, detach keys
-	keys  []byte // the detach sequence
+	stdin bool // relay stdin (the box was created with -i)
+	// noStdout and noStderr leave a stream out (run -a names the others).
+	noStdout, noStderr bool
+	tty                bool   // the box has a terminal: raw mode, sizes, detach keys
+	keys               []byte // the detach sequence
 }
 
 // attach relays a box's main process to the terminal until it exits, and
@@ -104,6 +130,12 @@ func (c *cli) attach(ctx context.Context, e *engine.Engine, b *runtime.Box, o at
 		}
 	}()
 	pio := runtime.ProcessIO{Stdout: c.stdout, Stderr: c.stderr}
+	if o.noStdout {
+		pio.Stdout = io.Discard
+	}
+	if o.noStderr {
+		pio.Stderr = io.Discard
+	}
 	if o.stdin {
 		pio.Stdin = &detachReader{r: c.stdin, keys: o.keys}
 	}
@@ -140,19 +172,16 @@ func createVerb(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return &exitError{125, err}
 	}
-	e, err := c.engine(ctx)
+	writeCID, removeCID, err := writeCIDFile(bf.run.cidfile)
 	if err != nil {
 		return &exitError{125, err}
 	}
-	img, err := e.ResolveImage(ctx, b.Image, c.stderr)
+	box, err := c.createBox(ctx, bf, b)
 	if err != nil {
+		removeCID()
 		return &exitError{125, err}
 	}
-	if err := bf.net.publishExposed(b, img); err != nil {
-		return &exitError{125, err}
-	}
-	box, err := e.Create(ctx, b, img)
-	if err != nil {
+	if err := writeCID(box.ID); err != nil {
 		return &exitError{125, err}
 	}
 	fmt.Fprintln(c.stdout, box.ID)
@@ -161,14 +190,14 @@ func createVerb(ctx context.Context, c *cli, args []string) error {
 
 // resolveWithSignals finds or pulls the image; a signal meanwhile cancels
 // the pull and ends the run with 128+signal.
-func resolveWithSignals(ctx context.Context, cancel context.CancelFunc, e *engine.Engine, ref string, c *cli, sigs chan os.Signal) (*image.Image, error) {
+func resolveWithSignals(ctx context.Context, cancel context.CancelFunc, e *engine.Engine, ref, policy string, progress io.Writer, sigs chan os.Signal) (*image.Image, error) {
 	type result struct {
 		img *image.Image
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		img, err := e.ResolveImage(ctx, ref, c.stderr)
+		img, err := e.ResolveImagePolicy(ctx, ref, policy, progress)
 		done <- result{img, err}
 	}()
 	select {
@@ -182,4 +211,40 @@ func resolveWithSignals(ctx context.Context, cancel context.CancelFunc, e *engin
 		<-done
 		return nil, &exitError{code: 128 + int(s.(syscall.Signal))}
 	}
+}
+
+// createBox resolves the image and makes the box, as create does.
+func (c *cli) createBox(ctx context.Context, bf *boxFlags, b *spec.Box) (*runtime.Box, error) {
+	e, err := c.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	img, err := e.ResolveImagePolicy(ctx, b.Image, bf.run.pull, bf.run.progress(c))
+	if err != nil {
+		return nil, err
+	}
+	if err := bf.net.publishExposed(b, img); err != nil {
+		return nil, err
+	}
+	return e.Create(ctx, b, img)
+}
+
+// progress is where pull progress goes: nowhere with --quiet.
+func (f *runOptFlags) progress(c *cli) io.Writer {
+	if f.quiet {
+		return nil
+	}
+	return c.stderr
+}
+
+// streams applies run -a: only the streams named are attached.
+func (o *attachOpts) streams(names []string) {
+	if len(names) == 0 {
+		return
+	}
+	has := func(s string) bool {
+		return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, s) })
+	}
+	o.stdin = o.stdin && has("stdin")
+	o.noStdout, o.noStderr = !has("stdout"), !has("stderr")
 }

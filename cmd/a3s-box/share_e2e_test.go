@@ -12,7 +12,8 @@ import (
 )
 
 // mountShare is the guest commands that reach the box's 9p share, as a
-// guest root that does not trust guestinit can: mounting it at /mnt, or
+// guest root that does not trust guestinit can (a box run --privileged,
+// as any box may be): mounting it at /mnt, or
 // (a 9p device takes one mount at a time) through guestinit's own
 // descriptor of it. $S is where it is.
 const mountShare = "S=; mkdir -p /mnt; if mount -t 9p -o trans=virtio,version=9p2000.L a3s-share /mnt 2>/dev/null; then S=/mnt; " +
@@ -62,7 +63,7 @@ func TestHostileShare(t *testing.T) {
 
 	// With a bind mount the VMM has CAP_DAC_OVERRIDE, so the guest can
 	// change the share's root too.
-	ok(t, e2e.root, "run", "-d", "--name", box, "-v", t.TempDir()+":/data", e2e.image, "sleep", "600")
+	ok(t, e2e.root, "run", "-d", "--privileged", "--name", box, "-v", t.TempDir()+":/data", e2e.image, "sleep", "600")
 	attack := mountShare + " && cd $S && " +
 		// Each step may be refused (the share root is the host's); what
 		// the guest manages is its own business.

@@ -47,7 +47,7 @@ func TestHostileShareFill(t *testing.T) {
 	})
 	// A bind mount gives the VMM the capabilities to write the share's
 	// root too.
-	ok(t, root, "run", "-d", "--name", "fill-box", "-v", t.TempDir()+":/data", e2e.image, "sleep", "600")
+	ok(t, root, "run", "-d", "--privileged", "--name", "fill-box", "-v", t.TempDir()+":/data", e2e.image, "sleep", "600")
 	id := strings.TrimSpace(ok(t, root, "inspect", "--format", "{{.Id}}", "fill-box"))
 
 	ok(t, root, "exec", "fill-box", "sh", "-c", mountShare+` && cd $S && (echo x > junkroot; mkdir -p junkdir/a; echo x > junkdir/a/f) 2>/dev/null;

@@ -28,6 +28,18 @@ type Setup struct {
 	// stopped box): the volumes and bind mounts of Mounts and nothing
 	// else, so that nothing of the box's own files is written.
 	MountsOnly bool `json:"mountsOnly,omitempty"`
+	// Domainname is the guest's NIS domain name.
+	Domainname string `json:"domainname,omitempty"`
+	// Sysctls are written under /proc/sys (dots for slashes) before any
+	// process of the box starts.
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// ShmSize is the size of /dev/shm in bytes; 0 keeps 64 MiB.
+	ShmSize int64 `json:"shmSize,omitempty"`
+	// PidsLimit bounds the processes of the box's cgroup; 0 for none.
+	PidsLimit int64 `json:"pidsLimit,omitempty"`
+	// ReadOnly remounts the box's root read-only once the rest of Setup
+	// is applied: its mounts stay as they are.
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 // Freeze freezes (Frozen) or thaws every process of the box, as pause
@@ -102,6 +114,26 @@ type Exec struct {
 	Tty  bool   `json:"tty,omitempty"`
 	Rows uint16 `json:"rows,omitempty"`
 	Cols uint16 `json:"cols,omitempty"`
+	// Groups are supplementary groups (names or GIDs) added to the
+	// user's (--group-add).
+	Groups []string `json:"groups,omitempty"`
+	// Caps, when not nil, is the process's capability bounding set, by
+	// name without CAP_: a root process has these, another none. Nil
+	// leaves every capability.
+	Caps []string `json:"caps"`
+	// Rlimits are set on the process before it starts.
+	Rlimits []Rlimit `json:"rlimits,omitempty"`
+	// NoNewPrivs sets no_new_privs: setuid files and file capabilities
+	// give the process nothing.
+	NoNewPrivs bool `json:"noNewPrivs,omitempty"`
+}
+
+// Rlimit is one resource limit by Docker's --ulimit name; -1 is
+// unlimited.
+type Rlimit struct {
+	Name string `json:"name"`
+	Soft int64  `json:"soft"`
+	Hard int64  `json:"hard"`
 }
 
 // Resize sets the size of a process's pseudo-terminal.
