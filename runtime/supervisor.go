@@ -233,6 +233,12 @@ func (s *supervisor) loop(ctx context.Context) {
 		if runErr != nil {
 			s.st.Error = runErr.Error()
 		}
+		if !started && s.st.StartedAt.IsZero() {
+			// A box whose first start failed was never started: it stays
+			// created, its error and code recorded, as Docker's does, and
+			// the next apply (or start) tries it again.
+			s.st.Status, s.st.FinishedAt = spec.StatusCreated, time.Time{}
+		}
 		if restart {
 			s.st.Status = spec.StatusRestarting
 		}

@@ -175,6 +175,23 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
+// TestFailedStartStaysCreated runs a box whose first start fails: as in
+// Docker it stays created, with the start's code and error, and a stack
+// apply tries it again rather than leaving it exited.
+func TestFailedStartStaysCreated(t *testing.T) {
+	needE2E(t)
+	r := a3s(t, "run", "-d", "--name", "failed-start", e2e.image, "no-such-command")
+	t.Cleanup(func() { a3s(t, "rm", "-f", "failed-start") })
+	if r.code != 127 {
+		t.Fatalf("run -d of a missing command: code %d stderr %q, want 127", r.code, r.stderr)
+	}
+	got := strings.TrimSpace(ok(t, e2e.root, "ps", "-a", "--filter", "name=failed-start", "--format", "{{.Status}}"))
+	st := strings.TrimSpace(ok(t, e2e.root, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "failed-start"))
+	if got != "Created" || st != "created 127" {
+		t.Fatalf("after a failed first start: ps %q, inspect %q; want Created, created 127", got, st)
+	}
+}
+
 func TestRunConfig(t *testing.T) {
 	needE2E(t)
 	envFile := filepath.Join(t.TempDir(), "box.env")
