@@ -211,7 +211,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 		}
 		var st BoxState
 		stErr := statefile.ReadJSON(filepath.Join(dir, "state.json"), &st)
-		b, recErr := r.readBox(e.Name())
+		recp, recErr := r.readRecord(e.Name())
 		var bad *UnreadableError
 		switch {
 		case errors.As(recErr, &bad):
@@ -235,7 +235,7 @@ func (r *Runtime) Repair(ctx context.Context) error {
 			lock.Release()
 			continue
 		}
-		rec := *b.BoxRecord
+		rec := *recp
 		if stErr != nil || !(st.Running() || st.Status == spec.StatusRestarting || st.Status == spec.StatusRemoving) {
 			// Created or exited: such a box has no supervisor.
 			lock.Release()

@@ -54,9 +54,19 @@ func (r *Runtime) Boxes() ([]*Box, error) {
 // created) is not a box yet, and a record that is there but cannot be
 // read is an *UnreadableError.
 func (r *Runtime) readBox(id string) (*Box, error) {
-	dir := r.boxDir(id)
+	rec, err := r.readRecord(id)
+	if err != nil {
+		return nil, err
+	}
+	st := &BoxState{Status: spec.StatusCreated}
+	_ = statefile.ReadJSON(filepath.Join(r.boxDir(id), "state.json"), st)
+	return &Box{BoxRecord: rec, State: st}, nil
+}
+
+// readRecord reads box id's record alone, with readBox's errors.
+func (r *Runtime) readRecord(id string) (*BoxRecord, error) {
 	var rec BoxRecord
-	err := statefile.ReadJSON(filepath.Join(dir, "config.json"), &rec)
+	err := statefile.ReadJSON(filepath.Join(r.boxDir(id), "config.json"), &rec)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		return nil, fmt.Errorf("%w: %s", ErrNoSuchBox, id)
@@ -69,9 +79,7 @@ func (r *Runtime) readBox(id string) (*Box, error) {
 		}
 		return nil, &UnreadableError{ID: id, Err: err}
 	}
-	st := &BoxState{Status: spec.StatusCreated}
-	_ = statefile.ReadJSON(filepath.Join(dir, "state.json"), st)
-	return &Box{BoxRecord: &rec, State: st}, nil
+	return &rec, nil
 }
 
 // Lookup finds a box by full ID, name, or unique ID prefix, as Docker
